@@ -1,0 +1,196 @@
+"""Facts logged against the five buying jobs.
+
+Every fact row stores the pod it was created under (the account's pod at that moment), so
+moving an account or a person never rewrites history; a database trigger (migration 0002)
+refuses any later change of that pod.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from pods.models import Account, Contact, Pod
+
+from .choices import BuyingJob, Channel, LeadStatus, OpportunityStatus
+
+
+class Fact(models.Model):
+    """Fields every fact shares: the pod it was created under, its account, an optional external id."""
+
+    pod = models.ForeignKey(Pod, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Activity(Fact):
+    """Something a pod member did for an account in one buying job, over one channel."""
+
+    occurred_at = models.DateTimeField()
+    job = models.CharField(max_length=20, choices=BuyingJob.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    kind = models.CharField(max_length=50)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(
+                fields=["pod", "occurred_at"], include=["account", "job", "channel"], name="activity_pod_time"
+            ),
+            models.Index(fields=["account", "occurred_at"], include=["channel"], name="activity_account_time"),
+            models.Index(fields=["staff", "-occurred_at"], name="activity_staff_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(job__in=BuyingJob.values), name="activity_job_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="activity_channel_valid"),
+            models.CheckConstraint(condition=~Q(kind=""), name="activity_kind_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_job_display()} {self.kind} for {self.account} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Lead(Fact):
+    """A lead handed to the pod; accepting or rejecting it ("qualifying out") is a decision."""
+
+    created_at = models.DateTimeField()
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["pod", "created_at"], name="lead_pod_created"),
+            models.Index(fields=["pod", "decided_at"], include=["status"], name="lead_pod_decided"),
+            models.Index(fields=["account", "created_at"], name="lead_account_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="lead_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=LeadStatus.values), name="lead_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=LeadStatus.OPEN) | Q(decided_at__isnull=False), name="lead_decided_unless_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_at__isnull=True) | Q(decided_at__gte=F("created_at")),
+                name="lead_decided_after_created",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Lead {self.external_id or self.pk} ({self.get_status_display()})"
+
+
+class Opportunity(Fact):
+    """A sales opportunity; won ones are bookings."""
+
+    name = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["pod", "created_at"], include=["amount"], name="opportunity_pod_created"),
+            models.Index(fields=["pod", "closed_at"], include=["status", "amount"], name="opportunity_pod_closed"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
+            models.CheckConstraint(condition=Q(status__in=OpportunityStatus.values), name="opportunity_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=OpportunityStatus.OPEN) | Q(closed_at__isnull=False),
+                name="opportunity_closed_unless_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("created_at")),
+                name="opportunity_closed_after_created",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or f"Opportunity {self.external_id or self.pk}"
+
+
+class Order(Fact):
+    """An order and, once done, its installation."""
+
+    ordered_at = models.DateTimeField()
+    installed_at = models.DateTimeField(null=True, blank=True)
+    seats = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        indexes = [
+            models.Index(fields=["pod", "ordered_at"], name="order_pod_ordered"),
+            models.Index(fields=["pod", "installed_at"], name="order_pod_installed"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(installed_at__isnull=True) | Q(installed_at__gte=F("ordered_at")),
+                name="order_installed_after_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Order {self.external_id or self.pk}"
+
+
+class AdoptionReading(Fact):
+    """Licensed and active seats of an account on one day (one reading per account and day)."""
+
+    measured_on = models.DateField()
+    licensed_seats = models.PositiveIntegerField()
+    active_seats = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-measured_on", "account"]
+        indexes = [models.Index(fields=["pod", "measured_on"], name="adoption_pod_measured")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "measured_on"], name="adoption_one_reading_per_account_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.account} on {self.measured_on}: {self.active_seats}/{self.licensed_seats}"
+
+
+class SupportTicket(Fact):
+    """A support ticket; CSAT (1–5) is given when it is resolved."""
+
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    csat = models.PositiveSmallIntegerField(null=True, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["pod", "opened_at"], name="ticket_pod_opened"),
+            models.Index(fields=["pod", "resolved_at"], name="ticket_pod_resolved"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="ticket_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5), name="ticket_csat_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("opened_at")),
+                name="ticket_resolved_after_opened",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Ticket {self.external_id or self.pk}"

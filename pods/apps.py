@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PodsConfig(AppConfig):
+    name = "pods"
+    verbose_name = "Pods and people"

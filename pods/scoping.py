@@ -1,0 +1,63 @@
+"""Who may see what: the one place that decides which pods a user may see and change.
+
+Every queryset a request touches starts here (STYLE.md habit 4).  Roles (PRODUCT.md "Access"):
+admins (superusers or members of the ``uce-admins`` group) see every pod; a pod leader sees the
+pods they lead; staff see the pod of their assignment active today (in that pod's time zone).
+Nothing is cached, so a change of assignment takes effect on the very next request.
+"""
+
+from django.db import models
+from django.db.models import F, Func, Q
+from django.db.models.functions import Now
+
+from .models import Assignment, Pod
+
+UCE_ADMINS_GROUP = "uce-admins"
+
+
+class LocalToday(Func):
+    """Today's date in the time zone held by the given column: ``(now() AT TIME ZONE tz)::date``."""
+
+    function = "timezone"
+    output_field = models.DateField()
+
+    def __init__(self, timezone_expression, **extra):
+        super().__init__(timezone_expression, Now(), **extra)
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return f"({sql})::date", params
+
+
+def is_uce_admin(user) -> bool:
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or user.groups.filter(name=UCE_ADMINS_GROUP).exists()
+
+
+def current_assignments():
+    """Assignments active today, where "today" is each assignment's pod's local date."""
+    today = LocalToday(F("pod__timezone"))
+    return Assignment.objects.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today), started_on__lte=today)
+
+
+def current_assignment_of(user) -> Assignment | None:
+    if not user.is_authenticated:
+        return None
+    return current_assignments().filter(person=user).select_related("pod").first()
+
+
+def pods_led_by(user) -> models.QuerySet[Pod]:
+    if not (user and user.is_authenticated and user.is_active):
+        return Pod.objects.none()
+    return Pod.objects.filter(leaders=user)
+
+
+def pods_visible_to(user) -> models.QuerySet[Pod]:
+    """The pods whose dashboards, facts and people ``user`` may see."""
+    if not (user and user.is_authenticated and user.is_active):
+        return Pod.objects.none()
+    if is_uce_admin(user):
+        return Pod.objects.all()
+    staffed = current_assignments().filter(person=user).values("pod_id")
+    return Pod.objects.filter(Q(leaders=user) | Q(pk__in=staffed)).distinct()

@@ -1,0 +1,5 @@
+"""UCE pod dashboard project: settings, URL wiring and the Celery app."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
