@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = "Metrics and targets"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

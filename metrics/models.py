@@ -49,3 +49,102 @@ class Target(models.Model):
 
     def __str__(self):
         return f"{self.pod} {self.metric} {self.grain} {self.period_start}: {self.value}"
+
+
+class PodMetricSnapshot(models.Model):
+    """Every metric of METRICS.md for one pod and one period: what the dashboard and the API read.
+
+    Written only by ``metrics.refresh`` with ``INSERT ... ON CONFLICT DO UPDATE``, so a
+    recomputation replaces a snapshot and never adds to it.
+    """
+
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="metric_snapshots")
+    grain = models.CharField(max_length=10, choices=Grain.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    metrics = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pod", "grain", "period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["pod", "grain", "period_start"], name="snapshot_one_per_pod_period"),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="snapshot_period_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.pod} {self.grain} {self.period_start}"
+
+
+class DirtyRange(models.Model):
+    """Local dates of a pod whose snapshots must be recomputed (``NULL`` bounds: open-ended).
+
+    Rows are written by database triggers on every fact, assignment and pod write (migration
+    ``0002``), so every write path — ORM, admin, API, ``COPY`` import — marks what it changes in
+    the same transaction. The refresh claims and deletes them.
+    """
+
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="+")
+    from_day = models.DateField(null=True)
+    to_day = models.DateField(null=True)
+
+    class Meta:
+        ordering = ["pod", "from_day"]
+        indexes = [models.Index(fields=["pod"], name="dirtyrange_pod")]
+
+    def __str__(self):
+        return f"{self.pod_id}: {self.from_day or '…'} – {self.to_day or '…'}"
+
+
+class PodMetricState(models.Model):
+    """Per-pod bookkeeping of the metric engine, and the row a refresh locks to own the pod.
+
+    ``first_day``/``last_day`` bound the materialised periods (the pod's data, plus a year so
+    that year-over-year figures after the last fact are materialised too); outside them every
+    figure is either empty or carried forward from the last period.
+    """
+
+    pod = models.OneToOneField(Pod, on_delete=models.CASCADE, primary_key=True, related_name="metric_state")
+    computed_at = models.DateTimeField(null=True)
+    first_day = models.DateField(null=True)
+    last_day = models.DateField(null=True)
+
+    class Meta:
+        ordering = ["pod"]
+
+    def __str__(self):
+        return f"{self.pod_id} computed {self.computed_at}"
+
+
+class RecomputeRequest(models.Model):
+    """A recomputation asked for from the dashboard or the API, with its progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="recompute_requests")
+    requested_by = models.ForeignKey("pods.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    steps_total = models.PositiveIntegerField(default=0)
+    steps_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(steps_done__lte=F("steps_total")), name="recompute_progress_bounded"),
+        ]
+
+    def __str__(self):
+        return f"Recompute {self.pod} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(100 * self.steps_done / self.steps_total) if self.steps_total else 0

@@ -1,0 +1,316 @@
+"""The metric definitions of METRICS.md, as SQL: one grouped statement per fact family.
+
+Every statement works on the temporary tables the refresh fills first (``metrics.refresh``):
+
+* ``uce_keys``   — the (pod, grain, period) snapshots being computed, with the period's start and
+  end instants ``s``/``e`` (local midnight in the pod's zone), ``last_day``, ``prev_start`` (the
+  period a year earlier; 52 weeks for weeks) and the ``metrics`` JSON being built;
+* ``uce_bounds`` — per pod, the instants that cover all its keys (``lo``/``hi``, and ``lo_prev``
+  reaching back a year for year-over-year bookings), so each family reads only the facts it needs
+  through the (pod, time) indexes;
+* ``uce_grains`` — the grains present in ``uce_keys``.
+
+A fact is put in its period by truncating its local time in the pod's zone to the grain
+(``date_trunc(grain, t AT TIME ZONE tz)``), which is the half-open interval ``[s, e)`` of the
+spec without a range join.  Each statement merges its figures into ``uce_keys.metrics``; keys
+with nothing to count keep the defaults (0 for counts and sums, null for ratios and medians).
+"""
+
+JOBS_SQL = "ARRAY['learn', 'buy', 'order_install', 'adopt', 'support']"
+CHANNELS_SQL = "ARRAY['digital', 'in_person', 'partner']"
+
+# Put each selected fact row in the key of every grain being computed. `{t}` is the timestamp
+# column; the row source `f` must be joined to `uce_bounds b` already.
+BUCKET_JOIN = """
+    CROSS JOIN uce_grains g
+    JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = g.grain
+                   AND k.period_start = date_trunc(g.grain, f.{t} AT TIME ZONE b.tz)::date
+"""
+
+
+def _in_bounds(table: str, column: str, lo: str = "lo") -> str:
+    return f"uce_bounds b JOIN {table} f ON f.pod_id = b.pod_id AND f.{column} >= b.{lo} AND f.{column} < b.hi"
+
+
+def _merge(select: str) -> str:
+    """Merge ``(key_id, m jsonb)`` rows into the keys' metrics."""
+    return f"UPDATE uce_keys k SET metrics = k.metrics || part.m FROM ({select}) part WHERE k.id = part.key_id"
+
+
+ACTIVITIES = _merge(
+    f"""
+    WITH a AS MATERIALIZED (
+        SELECT k.id AS key_id, f.id, f.account_id, f.job, f.channel, f.occurred_at
+        FROM {_in_bounds("jobs_activity", "occurred_at")}
+        {BUCKET_JOIN.format(t="occurred_at")}
+    ),
+    cells AS (
+        SELECT key_id, job, channel, count(*) AS n FROM a GROUP BY key_id, job, channel
+    ),
+    matrix AS (
+        SELECT key_id, jsonb_object_agg(job, channels) AS activities
+        FROM (
+            SELECT ks.key_id, j.job, jsonb_object_agg(c.channel, coalesce(cells.n, 0)) AS channels
+            FROM (SELECT DISTINCT key_id FROM cells) ks
+            CROSS JOIN unnest({JOBS_SQL}) j(job)
+            CROSS JOIN unnest({CHANNELS_SQL}) c(channel)
+            LEFT JOIN cells ON cells.key_id = ks.key_id AND cells.job = j.job AND cells.channel = c.channel
+            GROUP BY ks.key_id, j.job
+        ) per_job
+        GROUP BY key_id
+    ),
+    totals AS (
+        SELECT key_id, count(*) AS total, count(*) FILTER (WHERE channel = 'digital') AS digital,
+               count(DISTINCT account_id) FILTER (WHERE job = 'learn') AS engaged
+        FROM a GROUP BY key_id
+    ),
+    steps AS (
+        SELECT key_id, account_id, job AS to_job,
+               lag(job) OVER (PARTITION BY key_id, account_id ORDER BY occurred_at, id) AS from_job
+        FROM a
+    ),
+    transitions AS (
+        SELECT key_id, account_id, from_job, to_job,
+               array_position({JOBS_SQL}, to_job) < array_position({JOBS_SQL}, from_job) AS is_loopback
+        FROM steps WHERE from_job IS NOT NULL AND from_job <> to_job
+    ),
+    transition_cells AS (
+        SELECT key_id, from_job, to_job, count(*) AS n FROM transitions GROUP BY key_id, from_job, to_job
+    ),
+    journey AS (
+        SELECT key_id, jsonb_object_agg(from_job, tos) AS journey_transitions
+        FROM (
+            SELECT ks.key_id, fj.job AS from_job, jsonb_object_agg(tj.job, coalesce(tc.n, 0)) AS tos
+            FROM (SELECT DISTINCT key_id FROM cells) ks
+            CROSS JOIN unnest({JOBS_SQL}) fj(job)
+            CROSS JOIN unnest({JOBS_SQL}) tj(job)
+            LEFT JOIN transition_cells tc ON tc.key_id = ks.key_id AND tc.from_job = fj.job AND tc.to_job = tj.job
+            GROUP BY ks.key_id, fj.job
+        ) per_from
+        GROUP BY key_id
+    ),
+    loops AS (
+        SELECT key_id, count(*) FILTER (WHERE is_loopback) AS loopbacks,
+               count(DISTINCT account_id) AS accounts_moving,
+               count(DISTINCT account_id) FILTER (WHERE is_loopback) AS accounts_looping
+        FROM transitions GROUP BY key_id
+    )
+    SELECT t.key_id, jsonb_build_object(
+        'activities', m.activities,
+        'activity_total', t.total,
+        'digital_share', t.digital::float8 / t.total,
+        'engaged_accounts', t.engaged,
+        'journey_transitions', j.journey_transitions,
+        'loopbacks', coalesce(l.loopbacks, 0),
+        'maze_index', l.accounts_looping::float8 / nullif(l.accounts_moving, 0)
+    ) AS m
+    FROM totals t
+    JOIN matrix m USING (key_id)
+    JOIN journey j USING (key_id)
+    LEFT JOIN loops l USING (key_id)
+    """
+)
+
+LEADS = _merge(
+    f"""
+    WITH events AS (
+        SELECT k.id AS key_id, 'created' AS what
+        FROM {_in_bounds("jobs_lead", "created_at")}
+        {BUCKET_JOIN.format(t="created_at")}
+        UNION ALL
+        SELECT k.id, f.status
+        FROM {_in_bounds("jobs_lead", "decided_at")}
+        {BUCKET_JOIN.format(t="decided_at")}
+        WHERE f.status IN ('accepted', 'rejected')
+    ),
+    counts AS (
+        SELECT key_id,
+               count(*) FILTER (WHERE what = 'created') AS created,
+               count(*) FILTER (WHERE what = 'accepted') AS accepted,
+               count(*) FILTER (WHERE what = 'rejected') AS rejected
+        FROM events GROUP BY key_id
+    )
+    SELECT key_id, jsonb_build_object(
+        'lead_volume', created,
+        'leads_accepted', accepted,
+        'leads_rejected', rejected,
+        'lead_acceptance_rate', accepted::float8 / nullif(accepted + rejected, 0)
+    ) AS m
+    FROM counts
+    """
+)
+
+# rep-free: no in-person or partner activity of the account, under any pod, in [closed_at - 90 days, closed_at].
+OPPORTUNITIES = _merge(
+    f"""
+    WITH won_buckets AS (
+        SELECT f.pod_id, g.grain, date_trunc(g.grain, f.closed_at AT TIME ZONE b.tz)::date AS period_start,
+               sum(f.amount) AS bookings
+        FROM {_in_bounds("jobs_opportunity", "closed_at", lo="lo_prev")}
+        CROSS JOIN uce_grains g
+        WHERE f.status = 'won'
+        GROUP BY 1, 2, 3
+    ),
+    closed AS MATERIALIZED (
+        SELECT f.id, f.pod_id, f.closed_at, f.status, b.tz,
+               extract(epoch FROM f.closed_at - f.created_at) / 86400 AS cycle_days,
+               f.status = 'won' AND NOT EXISTS (
+                   SELECT 1 FROM jobs_activity x
+                   WHERE x.account_id = f.account_id AND x.channel IN ('in_person', 'partner')
+                     AND x.occurred_at >= f.closed_at - interval '7776000 seconds' AND x.occurred_at <= f.closed_at
+               ) AS rep_free
+        FROM {_in_bounds("jobs_opportunity", "closed_at")}
+        WHERE f.status IN ('won', 'lost')
+    ),
+    closed_stats AS (
+        SELECT k.id AS key_id,
+               count(*) FILTER (WHERE f.status = 'won') AS won,
+               count(*) FILTER (WHERE f.status = 'lost') AS lost,
+               count(*) FILTER (WHERE f.status = 'won' AND f.rep_free) AS won_rep_free,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY f.cycle_days) FILTER (WHERE f.status = 'won') AS median_cycle
+        FROM closed f JOIN uce_bounds b ON b.pod_id = f.pod_id
+        {BUCKET_JOIN.format(t="closed_at")}
+        GROUP BY k.id
+    ),
+    created AS (
+        SELECT k.id AS key_id, sum(f.amount) AS pipeline
+        FROM {_in_bounds("jobs_opportunity", "created_at")}
+        {BUCKET_JOIN.format(t="created_at")}
+        GROUP BY k.id
+    )
+    SELECT k.id AS key_id, jsonb_build_object(
+        'pipeline_created', coalesce(c.pipeline, 0),
+        'bookings', coalesce(cur.bookings, 0),
+        'win_rate', cs.won::float8 / nullif(cs.won + cs.lost, 0),
+        'median_sales_cycle_days', cs.median_cycle,
+        'rep_free_win_share', cs.won_rep_free::float8 / nullif(cs.won, 0),
+        'bookings_yoy_growth',
+            ((coalesce(cur.bookings, 0) - prev.bookings) / nullif(prev.bookings, 0))::float8
+    ) AS m
+    FROM uce_keys k
+    LEFT JOIN created c ON c.key_id = k.id
+    LEFT JOIN closed_stats cs ON cs.key_id = k.id
+    LEFT JOIN won_buckets cur ON cur.pod_id = k.pod_id AND cur.grain = k.grain AND cur.period_start = k.period_start
+    LEFT JOIN won_buckets prev ON prev.pod_id = k.pod_id AND prev.grain = k.grain AND prev.period_start = k.prev_start
+    WHERE c.key_id IS NOT NULL OR cs.key_id IS NOT NULL OR cur.pod_id IS NOT NULL OR prev.pod_id IS NOT NULL
+    """
+)
+
+ORDERS = _merge(
+    f"""
+    WITH events AS (
+        SELECT k.id AS key_id, 'ordered' AS what, NULL::float8 AS install_days
+        FROM {_in_bounds("jobs_order", "ordered_at")}
+        {BUCKET_JOIN.format(t="ordered_at")}
+        UNION ALL
+        SELECT k.id, 'installed', extract(epoch FROM f.installed_at - f.ordered_at) / 86400
+        FROM {_in_bounds("jobs_order", "installed_at")}
+        {BUCKET_JOIN.format(t="installed_at")}
+    )
+    SELECT key_id, jsonb_build_object(
+        'orders', count(*) FILTER (WHERE what = 'ordered'),
+        'installs', count(*) FILTER (WHERE what = 'installed'),
+        'median_days_to_install',
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY install_days) FILTER (WHERE what = 'installed')
+    ) AS m
+    FROM events GROUP BY key_id
+    """
+)
+
+# For each account, its latest reading in the period; a date belongs to the period containing it.
+ADOPTION = _merge(
+    """
+    WITH latest AS (
+        SELECT DISTINCT ON (k.id, f.account_id) k.id AS key_id, f.licensed_seats, f.active_seats
+        FROM uce_bounds b
+        JOIN jobs_adoptionreading f ON f.pod_id = b.pod_id AND f.measured_on >= b.lo_day AND f.measured_on < b.hi_day
+        CROSS JOIN uce_grains g
+        JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = g.grain
+                       AND k.period_start = date_trunc(g.grain, f.measured_on::timestamp)::date
+        ORDER BY k.id, f.account_id, f.measured_on DESC
+    )
+    SELECT key_id, jsonb_build_object(
+        'adoption_rate', sum(active_seats)::float8 / nullif(sum(licensed_seats), 0)
+    ) AS m
+    FROM latest GROUP BY key_id
+    """
+)
+
+TICKETS = _merge(
+    f"""
+    WITH events AS (
+        SELECT k.id AS key_id, 'opened' AS what, NULL::float8 AS hours, NULL::int AS csat
+        FROM {_in_bounds("jobs_supportticket", "opened_at")}
+        {BUCKET_JOIN.format(t="opened_at")}
+        UNION ALL
+        SELECT k.id, 'resolved', extract(epoch FROM f.resolved_at - f.opened_at) / 3600, f.csat
+        FROM {_in_bounds("jobs_supportticket", "resolved_at")}
+        {BUCKET_JOIN.format(t="resolved_at")}
+    )
+    SELECT key_id, jsonb_build_object(
+        'tickets_opened', count(*) FILTER (WHERE what = 'opened'),
+        'tickets_resolved', count(*) FILTER (WHERE what = 'resolved'),
+        'median_resolution_hours',
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE what = 'resolved'),
+        'csat', avg(csat) FILTER (WHERE what = 'resolved')::float8
+    ) AS m
+    FROM events GROUP BY key_id
+    """
+)
+
+# open_backlog at e = tickets opened before e minus tickets resolved before e (resolved_at >= opened_at).
+# "before e" is "on a local day before the period's end date", so a running sum over the pod's
+# days, looked up on each key's last day, answers every key in one pass.
+OPEN_BACKLOG = _merge(
+    """
+    WITH moves AS (
+        SELECT f.pod_id, (f.opened_at AT TIME ZONE b.tz)::date AS day, 1 AS delta
+        FROM uce_bounds b JOIN jobs_supportticket f ON f.pod_id = b.pod_id
+        UNION ALL
+        SELECT f.pod_id, (f.resolved_at AT TIME ZONE b.tz)::date, -1
+        FROM uce_bounds b JOIN jobs_supportticket f ON f.pod_id = b.pod_id
+        WHERE f.resolved_at IS NOT NULL
+    ),
+    daily AS (
+        SELECT pod_id, day, sum(delta) AS net FROM moves GROUP BY pod_id, day
+    ),
+    running AS (
+        SELECT pod_id, day, lead(day) OVER w AS next_day, sum(net) OVER w AS backlog
+        FROM daily WINDOW w AS (PARTITION BY pod_id ORDER BY day)
+    )
+    SELECT k.id AS key_id, jsonb_build_object('open_backlog', r.backlog) AS m
+    FROM uce_keys k
+    JOIN running r ON r.pod_id = k.pod_id AND r.day <= k.last_day AND (r.next_day IS NULL OR r.next_day > k.last_day)
+    """
+)
+
+STAFFING = _merge(
+    f"""
+    WITH counts AS (
+        SELECT k.id AS key_id, a.job, count(*) AS n
+        FROM uce_keys k
+        JOIN pods_assignment a ON a.pod_id = k.pod_id AND a.started_on <= k.last_day
+                              AND (a.ended_on IS NULL OR a.ended_on > k.last_day)
+        GROUP BY k.id, a.job
+    )
+    SELECT ks.key_id, jsonb_build_object(
+        'staff_by_job', jsonb_object_agg(j.job, coalesce(c.n, 0)),
+        'staffed_job_coverage', count(c.n)::float8 / 5
+    ) AS m
+    FROM (SELECT DISTINCT key_id FROM counts) ks
+    CROSS JOIN unnest({JOBS_SQL}) j(job)
+    LEFT JOIN counts c ON c.key_id = ks.key_id AND c.job = j.job
+    GROUP BY ks.key_id
+    """
+)
+
+FAMILIES: tuple[tuple[str, str], ...] = (
+    ("activities", ACTIVITIES),
+    ("leads", LEADS),
+    ("opportunities", OPPORTUNITIES),
+    ("orders", ORDERS),
+    ("adoption", ADOPTION),
+    ("tickets", TICKETS),
+    ("open backlog", OPEN_BACKLOG),
+    ("staffing", STAFFING),
+)

@@ -1,0 +1,63 @@
+"""Serializers of the metrics API (shapes per INTERCHANGE.md)."""
+
+import datetime as dt
+
+from rest_framework import serializers
+
+from metrics.choices import Grain
+from metrics.models import RecomputeRequest
+from metrics.periods import period_start, shift
+
+MAX_PERIODS = 1000
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    """``?grain=month&start=2026-01-01&end=2026-12-31``; defaults: month, the last 12 periods."""
+
+    grain = serializers.ChoiceField(choices=Grain.choices, default=Grain.MONTH)
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        grain = attrs["grain"]
+        end = attrs.get("end") or dt.date.today()
+        start = attrs.get("start") or shift(grain, period_start(grain, end), -11)
+        if start > end:
+            raise serializers.ValidationError({"start": "start must not be after end."})
+        # A rough upper bound on the number of periods, so a typo cannot ask for a million weeks.
+        span_days = (end - start).days
+        per_period = {Grain.WEEK: 7, Grain.MONTH: 28, Grain.QUARTER: 90, Grain.YEAR: 365}[grain]
+        if span_days / per_period > MAX_PERIODS:
+            raise serializers.ValidationError(f"At most {MAX_PERIODS} periods per request; narrow start/end.")
+        return {"grain": grain, "start": start, "end": end}
+
+
+class TargetStatusSerializer(serializers.Serializer):
+    value = serializers.FloatField()
+    status = serializers.ChoiceField(choices=["green", "amber", "red"], allow_null=True)
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    metrics = serializers.DictField(help_text="Every key of METRICS.md.")
+    targets = serializers.DictField(child=TargetStatusSerializer(), help_text="Targets set for this period.")
+
+
+class PodMetricSeriesSerializer(serializers.Serializer):
+    pod = serializers.CharField(source="pod.slug")
+    timezone = serializers.CharField(source="pod.timezone")
+    grain = serializers.CharField()
+    computed_at = serializers.DateTimeField(allow_null=True)
+    pending_changes = serializers.BooleanField(help_text="Writes not yet reflected in the snapshots.")
+    periods = PeriodSerializer(many=True)
+
+
+class RecomputeRequestSerializer(serializers.ModelSerializer):
+    pod = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = RecomputeRequest
+        fields = ["id", "pod", "status", "steps_done", "steps_total", "percent", "error", "created_at", "finished_at"]
+        read_only_fields = fields

@@ -1,0 +1,303 @@
+"""Recompute pod snapshots: claim dirty pods, expand their dirty days into periods, run the
+families of ``metrics.aggregation`` and upsert the results.
+
+Concurrency: a refresh owns a pod by locking its ``PodMetricState`` row with
+``FOR UPDATE SKIP LOCKED`` in the transaction that computes it, so any number of workers drain
+different pods at once and never compute the same pod together.  The pod's dirty rows are
+deleted in that same transaction: if the worker dies, the transaction rolls back and the rows
+are dirty again.  A write committed while a pod is being computed leaves a new dirty row behind,
+so the next refresh picks it up; recomputation replaces snapshots, so running twice is harmless.
+
+A full rebuild marks every pod dirty from the beginning of time and runs the same code.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from pods.choices import BUYING_JOB_ORDER
+from pods.models import Pod
+
+from .aggregation import FAMILIES
+from .catalogue import METRICS
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("digital", "in_person", "partner")
+
+# Periods after a pod's last fact stay materialised for a year so that year-over-year bookings
+# (which look a year back) are stored; a week more covers "52 weeks earlier".
+HORIZON_AFTER_LAST_FACT = "interval '1 year 7 days'"
+
+Progress = Callable[[int, int], None]
+
+
+def empty_metrics() -> dict:
+    """Every key with the value of a period with nothing in it: 0 for counts and sums, null for ratios."""
+    values = {}
+    for metric in METRICS:
+        if metric.key == "activities":
+            values[metric.key] = {job: dict.fromkeys(CHANNELS, 0) for job in BUYING_JOB_ORDER}
+        elif metric.key == "journey_transitions":
+            values[metric.key] = {job: dict.fromkeys(BUYING_JOB_ORDER, 0) for job in BUYING_JOB_ORDER}
+        elif metric.key == "staff_by_job":
+            values[metric.key] = dict.fromkeys(BUYING_JOB_ORDER, 0)
+        elif metric.key == "staffed_job_coverage":
+            values[metric.key] = 0.0
+        elif metric.unit in ("count", "money"):
+            values[metric.key] = 0
+        else:
+            values[metric.key] = None
+    return values
+
+
+# Metrics that carry over from one period to the next when nothing happens: a point-in-time
+# figure at the period's end, not a count of what happened inside it.
+CARRIED_FORWARD = ("open_backlog", "staff_by_job", "staffed_job_coverage")
+
+GRAINS_SQL = """
+    CREATE TEMP TABLE uce_all_grains ON COMMIT DROP AS
+    SELECT * FROM (VALUES
+        ('week', interval '1 week', interval '52 weeks'),
+        ('month', interval '1 month', interval '1 year'),
+        ('quarter', interval '3 months', interval '1 year'),
+        ('year', interval '1 year', interval '1 year')
+    ) v(grain, step, yoy_shift)
+"""
+
+# The span of local days over which a pod has data: every date column of every fact family.
+# Each branch is a min/max the planner answers from the (pod, time) indexes.
+HORIZON_SQL = f"""
+    INSERT INTO uce_horizon (pod_id, tz, first_day, last_day)
+    SELECT c.pod_id, c.tz, min(span.lo), (max(span.hi) + {HORIZON_AFTER_LAST_FACT})::date
+    FROM uce_claimed c
+    CROSS JOIN LATERAL (
+        SELECT (min(occurred_at) AT TIME ZONE c.tz)::date, (max(occurred_at) AT TIME ZONE c.tz)::date
+            FROM jobs_activity WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT (min(created_at) AT TIME ZONE c.tz)::date,
+               (greatest(max(created_at), max(decided_at)) AT TIME ZONE c.tz)::date
+            FROM jobs_lead WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT (min(created_at) AT TIME ZONE c.tz)::date,
+               (greatest(max(created_at), max(closed_at)) AT TIME ZONE c.tz)::date
+            FROM jobs_opportunity WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT (min(ordered_at) AT TIME ZONE c.tz)::date,
+               (greatest(max(ordered_at), max(installed_at)) AT TIME ZONE c.tz)::date
+            FROM jobs_order WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT min(measured_on), max(measured_on) FROM jobs_adoptionreading WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT (min(opened_at) AT TIME ZONE c.tz)::date,
+               (greatest(max(opened_at), max(resolved_at)) AT TIME ZONE c.tz)::date
+            FROM jobs_supportticket WHERE pod_id = c.pod_id
+        UNION ALL
+        SELECT min(started_on), greatest(max(started_on), max(ended_on)) FROM pods_assignment WHERE pod_id = c.pod_id
+    ) span(lo, hi)
+    GROUP BY c.pod_id, c.tz
+    HAVING min(span.lo) IS NOT NULL
+"""
+
+# Every period of every grain overlapping [from, to] (clipped to the pod's horizon), plus every
+# horizon period not materialised yet (the horizon grew).
+KEYS_SQL = """
+    INSERT INTO uce_keys (pod_id, grain, period_start)
+    SELECT r.pod_id, g.grain, gs::date
+    FROM uce_ranges r
+    JOIN uce_horizon h ON h.pod_id = r.pod_id
+    CROSS JOIN uce_all_grains g
+    CROSS JOIN LATERAL generate_series(
+        date_trunc(g.grain, greatest(coalesce(r.from_day, h.first_day), h.first_day)::timestamp),
+        least(coalesce(r.to_day, h.last_day), h.last_day)::timestamp,
+        g.step) gs
+    UNION
+    SELECT h.pod_id, g.grain, gs::date
+    FROM uce_horizon h
+    CROSS JOIN uce_all_grains g
+    CROSS JOIN LATERAL generate_series(date_trunc(g.grain, h.first_day::timestamp), h.last_day::timestamp, g.step) gs
+    WHERE NOT EXISTS (
+        SELECT 1 FROM metrics_podmetricsnapshot s
+        WHERE s.pod_id = h.pod_id AND s.grain = g.grain AND s.period_start = gs::date
+    )
+"""
+
+KEY_DETAILS_SQL = """
+    UPDATE uce_keys k SET
+        period_end = (k.period_start + g.step)::date,
+        s = k.period_start::timestamp AT TIME ZONE h.tz,
+        e = (k.period_start + g.step)::timestamp AT TIME ZONE h.tz,
+        last_day = (k.period_start + g.step)::date - 1,
+        prev_start = (k.period_start - g.yoy_shift)::date,
+        metrics = %s::jsonb
+    FROM uce_horizon h, uce_all_grains g
+    WHERE h.pod_id = k.pod_id AND g.grain = k.grain
+"""
+
+BOUNDS_SQL = """
+    INSERT INTO uce_bounds (pod_id, tz, lo, hi, lo_prev, lo_day, hi_day)
+    SELECT k.pod_id, h.tz, min(k.s), max(k.e), min(k.prev_start::timestamp AT TIME ZONE h.tz),
+           min(k.period_start), max(k.period_end)
+    FROM uce_keys k JOIN uce_horizon h ON h.pod_id = k.pod_id
+    GROUP BY k.pod_id, h.tz
+"""
+
+UPSERT_SQL = """
+    INSERT INTO metrics_podmetricsnapshot (pod_id, grain, period_start, period_end, metrics, computed_at)
+    SELECT pod_id, grain, period_start, period_end, metrics, now() FROM uce_keys
+    ON CONFLICT (pod_id, grain, period_start) DO UPDATE
+    SET period_end = EXCLUDED.period_end, metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
+"""
+
+# Snapshots outside the horizon (facts were deleted or moved in time) would be stale: drop them.
+PRUNE_SQL = """
+    DELETE FROM metrics_podmetricsnapshot s
+    USING uce_claimed c
+    LEFT JOIN uce_horizon h ON h.pod_id = c.pod_id
+    WHERE s.pod_id = c.pod_id
+      AND (h.pod_id IS NULL
+           OR s.period_end <= h.first_day
+           OR s.period_start > h.last_day)
+"""
+
+STATE_SQL = """
+    UPDATE metrics_podmetricstate st
+    SET computed_at = now(), first_day = h.first_day, last_day = h.last_day
+    FROM uce_claimed c LEFT JOIN uce_horizon h ON h.pod_id = c.pod_id
+    WHERE st.pod_id = c.pod_id
+"""
+
+
+@dataclass
+class RefreshResult:
+    pods: int = 0
+    snapshots: int = 0
+    pod_ids: list[int] = field(default_factory=list)
+
+
+def mark_pods_dirty(pod_ids: Iterable[int] | None = None) -> None:
+    """Mark every period of the given pods (all pods when ``None``) dirty."""
+    with connection.cursor() as cursor:
+        if pod_ids is None:
+            cursor.execute(
+                "INSERT INTO metrics_dirtyrange (pod_id, from_day, to_day) SELECT id, NULL, NULL FROM pods_pod"
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO metrics_dirtyrange (pod_id, from_day, to_day) SELECT unnest(%s::bigint[]), NULL, NULL",
+                [list(pod_ids)],
+            )
+
+
+def _ensure_state_rows(cursor) -> None:
+    cursor.execute(
+        "INSERT INTO metrics_podmetricstate (pod_id) SELECT id FROM pods_pod ON CONFLICT (pod_id) DO NOTHING"
+    )
+
+
+def _claim(cursor, pod_ids: list[int] | None, limit: int) -> list[int]:
+    only = "AND st.pod_id = ANY(%s)" if pod_ids is not None else ""
+    params = ([pod_ids] if pod_ids is not None else []) + [limit]
+    cursor.execute(
+        f"""
+        SELECT st.pod_id FROM metrics_podmetricstate st
+        WHERE EXISTS (SELECT 1 FROM metrics_dirtyrange d WHERE d.pod_id = st.pod_id) {only}
+        ORDER BY st.pod_id
+        LIMIT %s
+        FOR UPDATE SKIP LOCKED
+        """,
+        params,
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> int:
+    """Recompute the dirty periods of the claimed pods. Runs inside the claiming transaction."""
+    steps = 2 + len(FAMILIES)
+    cursor.execute(GRAINS_SQL)
+    cursor.execute(
+        "CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS "
+        "SELECT id AS pod_id, timezone AS tz FROM pods_pod WHERE id = ANY(%s)",
+        [claimed],
+    )
+    cursor.execute(
+        """
+        CREATE TEMP TABLE uce_ranges ON COMMIT DROP AS
+        WITH taken AS (DELETE FROM metrics_dirtyrange WHERE pod_id = ANY(%s) RETURNING pod_id, from_day, to_day)
+        SELECT DISTINCT pod_id, from_day, to_day FROM taken
+        """,
+        [claimed],
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE uce_horizon (pod_id bigint PRIMARY KEY, tz text, first_day date, last_day date) "
+        "ON COMMIT DROP"
+    )
+    cursor.execute(
+        """
+        CREATE TEMP TABLE uce_keys (
+            id serial PRIMARY KEY, pod_id bigint, grain text, period_start date, period_end date,
+            s timestamptz, e timestamptz, last_day date, prev_start date, metrics jsonb
+        ) ON COMMIT DROP
+        """
+    )
+    cursor.execute(
+        """
+        CREATE TEMP TABLE uce_bounds (
+            pod_id bigint PRIMARY KEY, tz text, lo timestamptz, hi timestamptz, lo_prev timestamptz,
+            lo_day date, hi_day date
+        ) ON COMMIT DROP
+        """
+    )
+    cursor.execute(HORIZON_SQL)
+    cursor.execute(PRUNE_SQL)
+    cursor.execute(KEYS_SQL)
+    cursor.execute(KEY_DETAILS_SQL, [json.dumps(empty_metrics())])
+    cursor.execute("CREATE UNIQUE INDEX ON uce_keys (pod_id, grain, period_start)")
+    cursor.execute("ANALYZE uce_keys")
+    cursor.execute(BOUNDS_SQL)
+    cursor.execute("CREATE TEMP TABLE uce_grains ON COMMIT DROP AS SELECT DISTINCT grain FROM uce_keys")
+    cursor.execute("SELECT count(*) FROM uce_keys")
+    (keys,) = cursor.fetchone()
+    if progress:
+        progress(1, steps)
+    for done, (name, sql) in enumerate(FAMILIES, start=2):
+        if keys:
+            cursor.execute(sql)
+        if progress:
+            progress(done, steps)
+        logger.debug("metrics family %s computed for pods %s", name, claimed)
+    cursor.execute(UPSERT_SQL)
+    cursor.execute(STATE_SQL)
+    if progress:
+        progress(steps, steps)
+    return keys
+
+
+def refresh(
+    *, pod_ids: Iterable[int] | None = None, pods_per_batch: int = 20, progress: Progress | None = None
+) -> RefreshResult:
+    """Recompute what is dirty, pod batch by pod batch, until nothing claimable is left."""
+    only = sorted(set(pod_ids)) if pod_ids is not None else None
+    result = RefreshResult()
+    with connection.cursor() as cursor:
+        _ensure_state_rows(cursor)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            claimed = _claim(cursor, only, pods_per_batch)
+            if not claimed:
+                break
+            result.snapshots += _compute_claimed(cursor, claimed, progress)
+        result.pods += len(claimed)
+        result.pod_ids.extend(claimed)
+    return result
+
+
+def rebuild(*, pod_ids: Iterable[int] | None = None, progress: Progress | None = None) -> RefreshResult:
+    """Full rebuild: the same code as :func:`refresh`, with every period of the pods dirty."""
+    ids = list(pod_ids) if pod_ids is not None else list(Pod.objects.values_list("pk", flat=True))
+    with transaction.atomic():
+        mark_pods_dirty(ids)
+    return refresh(pod_ids=ids, progress=progress)

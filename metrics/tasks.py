@@ -1,0 +1,90 @@
+"""Celery tasks: a thin interface over ``metrics.refresh`` (take ids, call the service, retry).
+
+All three are idempotent — they recompute and replace snapshots — so ``acks_late`` redelivery
+after a lost worker is harmless, and several workers may run them at once: each claims
+different pods (``SKIP LOCKED``).
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
+from django.utils import timezone
+
+from . import refresh
+from .models import RecomputeRequest
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = (OperationalError, InterfaceError)
+TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
+
+# A session-level advisory lock key for the nightly rebuild: a slow rebuild and the next
+# trigger never run side by side (refreshes need no such lock: they split pods between them).
+REBUILD_LOCK_KEY = 0x0CE_0001
+
+
+@shared_task(**TASK_OPTIONS)
+def refresh_dirty_metrics():
+    """Recompute the periods marked dirty by writes (beat: every minute; writes: on commit)."""
+    result = refresh.refresh()
+    if result.pods:
+        logger.info("refreshed %s snapshots of %s pods", result.snapshots, result.pods)
+    return result.snapshots
+
+
+@shared_task(**TASK_OPTIONS)
+def rebuild_all_metrics():
+    """Recompute every snapshot of every pod (beat: nightly). Skips if a rebuild is already running."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK_KEY])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        logger.info("a full rebuild is already running; skipping this one")
+        return None
+    try:
+        return refresh.rebuild().snapshots
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])
+
+
+@shared_task(**TASK_OPTIONS)
+def recompute_pod(request_id: int):
+    """Recompute every period of one pod for a :class:`RecomputeRequest`, reporting progress on it."""
+    request = RecomputeRequest.objects.filter(pk=request_id).first()
+    if request is None or request.status == RecomputeRequest.Status.SUCCEEDED:
+        return  # deleted, or a redelivery of work already done
+    RecomputeRequest.objects.filter(pk=request_id).update(status=RecomputeRequest.Status.RUNNING, steps_done=0)
+
+    # Progress goes through a second connection in autocommit, so the page polling it sees each
+    # step while the computation's own transaction is still open.
+    progress_connection = connections.create_connection("default")
+
+    def progress(done: int, total: int) -> None:
+        with progress_connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE metrics_recomputerequest SET steps_done = %s, steps_total = %s WHERE id = %s",
+                [done, total, request_id],
+            )
+
+    try:
+        refresh.rebuild(pod_ids=[request.pod_id], progress=progress)
+    except DatabaseError as error:
+        if not isinstance(error, RETRYABLE):
+            RecomputeRequest.objects.filter(pk=request_id).update(
+                status=RecomputeRequest.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+            )
+        raise
+    finally:
+        progress_connection.close()
+    RecomputeRequest.objects.filter(pk=request_id).update(
+        status=RecomputeRequest.Status.SUCCEEDED, finished_at=timezone.now()
+    )
