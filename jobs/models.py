@@ -108,9 +108,7 @@ class Opportunity(Fact):
             models.Index(fields=["pod", "created_at"], include=["amount"], name="opportunity_pod_created"),
             models.Index(fields=["pod", "closed_at"], include=["status", "amount"], name="opportunity_pod_closed"),
             # Finds the won opportunities an in-person activity may turn from rep-free (dirty marking).
-            models.Index(
-                fields=["account", "closed_at"], condition=Q(status="won"), name="opportunity_account_won"
-            ),
+            models.Index(fields=["account", "closed_at"], condition=Q(status="won"), name="opportunity_account_won"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),

@@ -8,7 +8,6 @@ Every statement works on the temporary tables the refresh fills first (``metrics
 * ``uce_bounds`` — per pod, the instants that cover all its keys (``lo``/``hi``, and ``lo_prev``
   reaching back a year for year-over-year bookings), so each family reads only the facts it needs
   through the (pod, time) indexes;
-* ``uce_grains`` — the grains present in ``uce_keys``.
 
 A fact is put in its period by truncating its local time in the pod's zone to the grain
 (``date_trunc(grain, t AT TIME ZONE tz)``), which is the half-open interval ``[s, e)`` of the
@@ -19,12 +18,18 @@ with nothing to count keep the defaults (0 for counts and sums, null for ratios 
 JOBS_SQL = "ARRAY['learn', 'buy', 'order_install', 'adopt', 'support']"
 CHANNELS_SQL = "ARRAY['digital', 'in_person', 'partner']"
 
-# Put each selected fact row in the key of every grain being computed. `{t}` is the timestamp
-# column; the row source `f` must be joined to `uce_bounds b` already.
+# Put each selected fact row in the key of every grain: its local time truncated to each grain,
+# then an equi-join on (pod, grain, period start) — a hash join, not a range join. `{t}` is the
+# timestamp column; the row source `f` must be joined to `uce_bounds b` already.
 BUCKET_JOIN = """
-    CROSS JOIN uce_grains g
-    JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = g.grain
-                   AND k.period_start = date_trunc(g.grain, f.{t} AT TIME ZONE b.tz)::date
+    CROSS JOIN LATERAL (SELECT f.{t} AT TIME ZONE b.tz AS local_time) lt
+    CROSS JOIN LATERAL (VALUES
+        ('week', date_trunc('week', lt.local_time)::date),
+        ('month', date_trunc('month', lt.local_time)::date),
+        ('quarter', date_trunc('quarter', lt.local_time)::date),
+        ('year', date_trunc('year', lt.local_time)::date)
+    ) bucket(grain, period_start)
+    JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
 """
 
 
@@ -147,7 +152,7 @@ OPPORTUNITIES = _merge(
         SELECT f.pod_id, g.grain, date_trunc(g.grain, f.closed_at AT TIME ZONE b.tz)::date AS period_start,
                sum(f.amount) AS bookings
         FROM {_in_bounds("jobs_opportunity", "closed_at", lo="lo_prev")}
-        CROSS JOIN uce_grains g
+        CROSS JOIN (VALUES ('week'), ('month'), ('quarter'), ('year')) g(grain)
         WHERE f.status = 'won'
         GROUP BY 1, 2, 3
     ),
@@ -224,9 +229,13 @@ ADOPTION = _merge(
         SELECT DISTINCT ON (k.id, f.account_id) k.id AS key_id, f.licensed_seats, f.active_seats
         FROM uce_bounds b
         JOIN jobs_adoptionreading f ON f.pod_id = b.pod_id AND f.measured_on >= b.lo_day AND f.measured_on < b.hi_day
-        CROSS JOIN uce_grains g
-        JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = g.grain
-                       AND k.period_start = date_trunc(g.grain, f.measured_on::timestamp)::date
+        CROSS JOIN LATERAL (VALUES
+            ('week', date_trunc('week', f.measured_on::timestamp)::date),
+            ('month', date_trunc('month', f.measured_on::timestamp)::date),
+            ('quarter', date_trunc('quarter', f.measured_on::timestamp)::date),
+            ('year', date_trunc('year', f.measured_on::timestamp)::date)
+        ) bucket(grain, period_start)
+        JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
         ORDER BY k.id, f.account_id, f.measured_on DESC
     )
     SELECT key_id, jsonb_build_object(

@@ -25,7 +25,7 @@ def validate_time_zone(value: str) -> None:
 
 
 class IsTimeZone(Func):
-    """``uce_is_time_zone(text)``: true when PostgreSQL accepts the name as a time zone (see migration 0001)."""
+    """``uce_is_time_zone(text)``: true when the name is one of PostgreSQL's named time zones (migration 0001)."""
 
     function = "uce_is_time_zone"
     output_field = models.BooleanField()

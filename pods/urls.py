@@ -1,4 +1,4 @@
-"""Pages of the pods app."""
+"""Pages of the pods app, and the site's favicon."""
 
 from django.urls import path
 
@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -23,13 +23,10 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             sql="""
             CREATE FUNCTION uce_is_time_zone(name text) RETURNS boolean
-            LANGUAGE plpgsql IMMUTABLE AS $$
-            BEGIN
-                PERFORM now() AT TIME ZONE name;
-                RETURN true;
-            EXCEPTION WHEN invalid_parameter_value THEN
-                RETURN false;
-            END $$;
+            LANGUAGE sql STABLE AS $$
+                -- Only named zones: PostgreSQL would also accept POSIX specs such as "Mars3".
+                SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE pg_timezone_names.name = $1)
+            $$;
             """,
             reverse_sql="DROP FUNCTION uce_is_time_zone(text);",
         ),

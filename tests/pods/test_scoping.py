@@ -35,7 +35,9 @@ def test_anonymous_and_inactive_users_see_nothing(pod_a, django_user_model):
 
 def test_ended_and_future_assignments_give_no_access(pod_a, pod_b):
     today = dt.date.today()
-    ended = AssignmentFactory(pod=pod_a, started_on=today - dt.timedelta(days=60), ended_on=today - dt.timedelta(days=2))
+    ended = AssignmentFactory(
+        pod=pod_a, started_on=today - dt.timedelta(days=60), ended_on=today - dt.timedelta(days=2)
+    )
     future = AssignmentFactory(pod=pod_b, started_on=today + dt.timedelta(days=5))
     assert slugs(ended.person) == set()
     assert slugs(future.person) == set()

@@ -146,6 +146,10 @@ if not CELERY_BROKER_URL:
         "store_processed": False,
         "control_folder": str(_queue_dir / "control"),
     }
+if os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT"):
+    # Redis/SQS: how long an unacknowledged message waits before redelivery (after a lost worker).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ["CELERY_BROKER_VISIBILITY_TIMEOUT"])}
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

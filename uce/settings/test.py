@@ -1,12 +1,19 @@
 """Test settings: fast password hashing; tasks run eagerly unless a test starts a real worker."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# Tests run tasks in-process unless they start a real worker (tests/workers.py), whose process
+# gets UCE_CELERY_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("UCE_CELERY_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# WhiteNoise looks files up per request instead of scanning STATIC_ROOT (not collected in tests).
+WHITENOISE_AUTOREFRESH = True

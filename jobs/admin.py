@@ -1,0 +1,104 @@
+"""Admin for the facts logged against the buying jobs.
+
+A fact keeps the pod it was created under (a database trigger refuses any later change), so the
+admin never offers ``pod`` as an input: on add it is taken from the account, on change it is shown
+read-only.
+"""
+
+from django.contrib import admin
+
+from .models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+
+
+class FactAdmin(admin.ModelAdmin):
+    """What every fact's admin shares: pod from the account on add, read-only afterwards."""
+
+    autocomplete_fields = ("account",)
+    list_select_related = ("account", "pod")
+    readonly_fields = ("pod",)
+    list_per_page = 50
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [name for name in fields if name != "pod"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.pod = obj.account.pod
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Activity)
+class ActivityAdmin(FactAdmin):
+    list_display = ("occurred_at", "account", "pod", "job", "channel", "kind", "staff", "minutes")
+    list_filter = ("job", "channel", "pod")
+    search_fields = ("external_id", "kind", "notes", "account__name", "account__external_id", "staff__username")
+    date_hierarchy = "occurred_at"
+    autocomplete_fields = ("account", "staff", "contact")
+    list_select_related = ("account", "pod", "staff")
+    fields = (
+        "external_id",
+        "account",
+        "pod",
+        "occurred_at",
+        "job",
+        "channel",
+        "kind",
+        "staff",
+        "contact",
+        "minutes",
+        "notes",
+        "created_at",
+    )
+    readonly_fields = ("pod", "created_at")
+
+
+@admin.register(Lead)
+class LeadAdmin(FactAdmin):
+    list_display = ("__str__", "account", "pod", "created_at", "channel", "status", "decided_at")
+    list_filter = ("status", "channel", "pod")
+    search_fields = ("external_id", "rejection_reason", "account__name", "account__external_id")
+    date_hierarchy = "created_at"
+    fields = ("external_id", "account", "pod", "created_at", "channel", "status", "decided_at", "rejection_reason")
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(FactAdmin):
+    list_display = ("__str__", "account", "pod", "amount", "status", "created_at", "closed_at")
+    list_filter = ("status", "pod")
+    search_fields = ("external_id", "name", "account__name", "account__external_id")
+    date_hierarchy = "created_at"
+    fields = ("external_id", "name", "account", "pod", "amount", "created_at", "status", "closed_at")
+
+
+@admin.register(Order)
+class OrderAdmin(FactAdmin):
+    list_display = ("__str__", "account", "pod", "ordered_at", "installed_at", "seats")
+    list_filter = ("pod", ("installed_at", admin.EmptyFieldListFilter))
+    search_fields = ("external_id", "account__name", "account__external_id")
+    date_hierarchy = "ordered_at"
+    fields = ("external_id", "account", "pod", "ordered_at", "installed_at", "seats")
+
+
+@admin.register(AdoptionReading)
+class AdoptionReadingAdmin(FactAdmin):
+    list_display = ("account", "pod", "measured_on", "licensed_seats", "active_seats", "adoption")
+    list_filter = ("pod",)
+    search_fields = ("external_id", "account__name", "account__external_id")
+    date_hierarchy = "measured_on"
+    fields = ("external_id", "account", "pod", "measured_on", "licensed_seats", "active_seats")
+
+    @admin.display(description="adoption")
+    def adoption(self, reading):
+        if not reading.licensed_seats:
+            return "—"
+        return f"{reading.active_seats / reading.licensed_seats:.0%}"
+
+
+@admin.register(SupportTicket)
+class SupportTicketAdmin(FactAdmin):
+    list_display = ("__str__", "account", "pod", "channel", "opened_at", "resolved_at", "csat")
+    list_filter = ("channel", "csat", "pod", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("external_id", "account__name", "account__external_id")
+    date_hierarchy = "opened_at"
+    fields = ("external_id", "account", "pod", "channel", "opened_at", "resolved_at", "csat")

@@ -1,0 +1,17 @@
+"""Admin for targets: what each pod aims for, per metric, grain and period."""
+
+from django.contrib import admin
+
+from .models import Target
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ("pod", "metric", "grain", "period_start", "value")
+    list_editable = ("value",)
+    list_filter = ("grain", "metric", "pod")
+    search_fields = ("pod__name", "pod__slug", "metric")
+    date_hierarchy = "period_start"
+    autocomplete_fields = ("pod",)
+    list_select_related = ("pod",)
+    fields = ("pod", "metric", "grain", "period_start", "value")

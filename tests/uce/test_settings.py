@@ -1,0 +1,81 @@
+"""Configuration rules: production refuses to start without its essentials, and only PostgreSQL is accepted.
+
+Each case runs Django in a fresh interpreter, because settings are read once per process.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ESSENTIALS = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
+SETUP_DJANGO = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+@pytest.fixture
+def production_env(tmp_path):
+    """An environment with every production essential set; the database is never contacted."""
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "UCE_EMBEDDED_PGDATA")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="uce.settings.production",
+        UCE_VAR_DIR=str(tmp_path / "var"),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="uce.example.com",
+        DATABASE_URL="postgresql://uce:secret@db.example.com:5432/uce",
+    )
+    return env
+
+
+def run(args, env, timeout=60):
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("missing", PRODUCTION_ESSENTIALS)
+def test_production_refuses_to_start_without_an_essential(production_env, missing):
+    del production_env[missing]
+    result = run(["-c", SETUP_DJANGO], production_env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_treats_an_empty_value_as_missing(production_env):
+    production_env["ALLOWED_HOSTS"] = ""
+    result = run(["-c", SETUP_DJANGO], production_env)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_starts_with_debug_off_even_if_asked_for_debug(production_env):
+    production_env["DEBUG"] = "1"
+    result = run(["-c", SETUP_DJANGO], production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_deploy_check_runs_on_production_settings(production_env):
+    result = run(["manage.py", "check", "--deploy"], production_env)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified" in result.stdout
+    assert "ERRORS" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("settings_module", ["uce.settings.production", "uce.settings.local"])
+def test_a_database_other_than_postgresql_is_refused(production_env, settings_module, tmp_path):
+    production_env.update(DJANGO_SETTINGS_MODULE=settings_module, DATABASE_URL="sqlite:///x.db")
+    result = subprocess.run(
+        [sys.executable, "-c", SETUP_DJANGO],
+        cwd=tmp_path,
+        env={**production_env, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr
+    assert not (tmp_path / "x.db").exists()
