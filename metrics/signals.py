@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+from jobs.signals import facts_bulk_written
 from pods.models import Assignment, Pod
 
 WATCHED_MODELS = (Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket, Assignment, Pod)
@@ -33,7 +34,12 @@ def _on_write(sender, **kwargs):
     request_refresh()
 
 
+def _on_bulk_write(sender, **kwargs):
+    request_refresh()
+
+
 def connect() -> None:
+    facts_bulk_written.connect(_on_bulk_write, dispatch_uid="metrics-refresh-bulk")
     for model in WATCHED_MODELS:
         post_save.connect(_on_write, sender=model, dispatch_uid=f"metrics-refresh-save-{model.__name__}")
         post_delete.connect(_on_write, sender=model, dispatch_uid=f"metrics-refresh-delete-{model.__name__}")

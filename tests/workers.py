@@ -3,7 +3,8 @@
 ``UCE_TEST_BROKER_URL`` (set by ``.ci/run``) names the broker and must answer: a missing service
 fails the test, it never skips it.  Without it, a Redis on 127.0.0.1:6379 is used when it
 answers, otherwise kombu's filesystem transport in a temporary folder (a fresh machine with no
-Redis; ``UCE_TEST_BROKER_URL=filesystem://`` forces that).  Each test gets its own queue, so stale messages from earlier runs are never consumed.
+Redis; ``UCE_TEST_BROKER_URL=filesystem://`` forces that).  Each test gets its own queue, so
+stale messages from earlier runs are never consumed.
 """
 
 import contextlib

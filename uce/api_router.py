@@ -15,5 +15,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("metrics.api.urls")),
+    path("", include("jobs.api.urls")),
+    path("", include("jobs.imports.api_urls")),
     *router.urls,
 ]

@@ -3,9 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+admin.site.site_header = "UCE Pods administration"
+admin.site.site_title = "UCE Pods admin"
+admin.site.index_title = "Pods, people, facts and targets"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("uce.api_router")),
+    path("activities/", include("jobs.urls")),
+    path("imports/", include("jobs.imports.urls")),
+    path("pods/", include("metrics.urls")),
     path("", include("pods.urls")),
 ]
