@@ -59,6 +59,8 @@ def empty_metrics() -> dict:
 # figure at the period's end, not a count of what happened inside it.
 CARRIED_FORWARD = ("open_backlog", "staff_by_job", "staffed_job_coverage")
 
+TEMP_TABLES = ("uce_all_grains", "uce_claimed", "uce_ranges", "uce_horizon", "uce_keys", "uce_bounds")
+
 GRAINS_SQL = """
     CREATE TEMP TABLE uce_all_grains ON COMMIT DROP AS
     SELECT * FROM (VALUES
@@ -220,6 +222,8 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
     steps = 2 + len(FAMILIES)
     # Sorts for medians, windows and distinct counts stay in memory instead of spilling to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
+    # ON COMMIT DROP does not fire when the caller's transaction goes on (a savepoint): drop explicitly.
+    cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
     cursor.execute(GRAINS_SQL)
     cursor.execute(
         "CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS "

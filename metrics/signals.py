@@ -5,6 +5,7 @@ the refresh happen within seconds instead of at the next beat tick.  One refresh
 transaction, however many rows it writes.
 """
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -23,6 +24,8 @@ def _enqueue_refresh():
 
 def request_refresh() -> None:
     """Enqueue a dirty refresh when the current transaction commits (at once outside one)."""
+    if not settings.UCE_REFRESH_ON_COMMIT:
+        return
     already = any(callback is _enqueue_refresh for _, callback, _ in connection.run_on_commit)
     if not already:
         transaction.on_commit(_enqueue_refresh, robust=True)

@@ -68,7 +68,10 @@ def recompute_pod(request_id: int):
     # step while the computation's own transaction is still open.
     progress_connection = connections.create_connection("default")
 
+    steps = {"total": 0}
+
     def progress(done: int, total: int) -> None:
+        steps["total"] = total
         with progress_connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE metrics_recomputerequest SET steps_done = %s, steps_total = %s WHERE id = %s",
@@ -86,5 +89,8 @@ def recompute_pod(request_id: int):
     finally:
         progress_connection.close()
     RecomputeRequest.objects.filter(pk=request_id).update(
-        status=RecomputeRequest.Status.SUCCEEDED, finished_at=timezone.now()
+        status=RecomputeRequest.Status.SUCCEEDED,
+        steps_done=steps["total"],
+        steps_total=steps["total"],
+        finished_at=timezone.now(),
     )

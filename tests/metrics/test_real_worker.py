@@ -44,7 +44,8 @@ def snapshot_table():
     }
 
 
-def test_a_logged_activity_reaches_the_snapshot_without_a_manual_step(broker, start_worker):
+def test_a_logged_activity_reaches_the_snapshot_without_a_manual_step(broker, start_worker, settings):
+    settings.UCE_REFRESH_ON_COMMIT = True
     pod = PodFactory(timezone="Europe/Berlin")
     account = AccountFactory(pod=pod)
     ActivityFactory(account=account, occurred_at=timezone.now() - dt.timedelta(days=40))

@@ -160,9 +160,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 1800))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 1900))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueue a metric refresh when a write commits (beat catches up every minute regardless).
+UCE_REFRESH_ON_COMMIT = env_bool("UCE_REFRESH_ON_COMMIT", True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "refresh-dirty-metrics": {"task": "metrics.tasks.refresh_dirty_metrics", "schedule": 60.0},
+    # Ticks that wait behind a slow run expire instead of piling up.
+    "refresh-dirty-metrics": {
+        "task": "metrics.tasks.refresh_dirty_metrics",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "rebuild-all-metrics-nightly": {
         "task": "metrics.tasks.rebuild_all_metrics",
         "schedule": crontab(hour=2, minute=30),

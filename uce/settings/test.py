@@ -10,6 +10,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # gets UCE_CELERY_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("UCE_CELERY_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tests refresh metrics explicitly (or switch this on, as the real-worker tests do), so that an
+# eager refresh does not run after every factory save in transactional tests.
+UCE_REFRESH_ON_COMMIT = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
