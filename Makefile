@@ -41,7 +41,8 @@ run: install
 	@echo "  Demo logins (password: demo): admin (superuser), leader (leads two pods), staff (Southeast US, Learn)"
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
-	PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
+	@# On exit (Ctrl-C), stop the embedded PostgreSQL if nothing uses it any more.
+	trap '$(PY) -m uce.embedded_db stop' EXIT; trap 'exit 130' INT TERM; PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
 
 format: install
 	$(BIN)/ruff format .
