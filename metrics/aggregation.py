@@ -42,15 +42,47 @@ def _merge(select: str) -> str:
     return f"UPDATE uce_keys k SET metrics = k.metrics || part.m FROM ({select}) part WHERE k.id = part.key_id"
 
 
+def _day_bucket(day: str) -> str:
+    """Join rows carrying a local date ``day`` to the keys of every grain containing it."""
+    return f"""
+    CROSS JOIN LATERAL (VALUES
+        ('week', date_trunc('week', {day}::timestamp)::date),
+        ('month', date_trunc('month', {day}::timestamp)::date),
+        ('quarter', date_trunc('quarter', {day}::timestamp)::date),
+        ('year', date_trunc('year', {day}::timestamp)::date)
+    ) bucket(grain, period_start)
+    JOIN uce_keys k ON k.pod_id = d.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
+    """
+
+
+# Activities are the largest table, so each row is read and sorted once: the journey order
+# (previous activity of the same account) comes from one window over the pod's activities, and
+# counts are pre-aggregated per local day before they are rolled up into the four grains. A
+# transition belongs to a period when both of its activities do.
 ACTIVITIES = _merge(
     f"""
-    WITH a AS MATERIALIZED (
-        SELECT k.id AS key_id, f.id, f.account_id, f.job, f.channel, f.occurred_at
+    WITH rows AS MATERIALIZED (
+        SELECT f.pod_id, f.account_id, f.job, f.channel, (f.occurred_at AT TIME ZONE b.tz)::date AS day,
+               lag(f.job) OVER journey AS from_job,
+               (lag(f.occurred_at) OVER journey AT TIME ZONE b.tz)::date AS from_day
         FROM {_in_bounds("jobs_activity", "occurred_at")}
-        {BUCKET_JOIN.format(t="occurred_at")}
+        WINDOW journey AS (PARTITION BY f.pod_id, f.account_id ORDER BY f.occurred_at, f.id)
+    ),
+    day_cells AS (
+        SELECT pod_id, day, job, channel, count(*) AS n FROM rows GROUP BY pod_id, day, job, channel
     ),
     cells AS (
-        SELECT key_id, job, channel, count(*) AS n FROM a GROUP BY key_id, job, channel
+        SELECT k.id AS key_id, d.job, d.channel, sum(d.n) AS n
+        FROM day_cells d {_day_bucket("d.day")}
+        GROUP BY k.id, d.job, d.channel
+    ),
+    learn_days AS (
+        SELECT DISTINCT pod_id, account_id, day FROM rows WHERE job = 'learn'
+    ),
+    engaged AS (
+        SELECT k.id AS key_id, count(DISTINCT d.account_id) AS engaged
+        FROM learn_days d {_day_bucket("d.day")}
+        GROUP BY k.id
     ),
     matrix AS (
         SELECT key_id, jsonb_object_agg(job, channels) AS activities
@@ -65,19 +97,15 @@ ACTIVITIES = _merge(
         GROUP BY key_id
     ),
     totals AS (
-        SELECT key_id, count(*) AS total, count(*) FILTER (WHERE channel = 'digital') AS digital,
-               count(DISTINCT account_id) FILTER (WHERE job = 'learn') AS engaged
-        FROM a GROUP BY key_id
-    ),
-    steps AS (
-        SELECT key_id, account_id, job AS to_job,
-               lag(job) OVER (PARTITION BY key_id, account_id ORDER BY occurred_at, id) AS from_job
-        FROM a
+        SELECT key_id, sum(n) AS total, coalesce(sum(n) FILTER (WHERE channel = 'digital'), 0) AS digital
+        FROM cells GROUP BY key_id
     ),
     transitions AS (
-        SELECT key_id, account_id, from_job, to_job,
-               array_position({JOBS_SQL}, to_job) < array_position({JOBS_SQL}, from_job) AS is_loopback
-        FROM steps WHERE from_job IS NOT NULL AND from_job <> to_job
+        SELECT k.id AS key_id, d.account_id, d.from_job, d.job AS to_job,
+               array_position({JOBS_SQL}, d.job) < array_position({JOBS_SQL}, d.from_job) AS is_loopback
+        FROM (SELECT * FROM rows WHERE from_job IS NOT NULL AND from_job <> job) d
+        {_day_bucket("d.day")}
+        WHERE date_trunc(bucket.grain, d.from_day::timestamp)::date = bucket.period_start
     ),
     transition_cells AS (
         SELECT key_id, from_job, to_job, count(*) AS n FROM transitions GROUP BY key_id, from_job, to_job
@@ -104,7 +132,7 @@ ACTIVITIES = _merge(
         'activities', m.activities,
         'activity_total', t.total,
         'digital_share', t.digital::float8 / t.total,
-        'engaged_accounts', t.engaged,
+        'engaged_accounts', coalesce(e.engaged, 0),
         'journey_transitions', j.journey_transitions,
         'loopbacks', coalesce(l.loopbacks, 0),
         'maze_index', l.accounts_looping::float8 / nullif(l.accounts_moving, 0)
@@ -112,6 +140,7 @@ ACTIVITIES = _merge(
     FROM totals t
     JOIN matrix m USING (key_id)
     JOIN journey j USING (key_id)
+    LEFT JOIN engaged e USING (key_id)
     LEFT JOIN loops l USING (key_id)
     """
 )

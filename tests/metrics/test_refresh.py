@@ -147,5 +147,10 @@ def test_a_second_nightly_rebuild_does_not_run_beside_a_running_one(pod_a):
         other.close()
     assert rebuild_all_metrics.apply().get() > 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        # The rebuild released its lock (other databases on the server may hold their own).
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [REBUILD_LOCK_KEY],
+        )
         assert cursor.fetchone()[0] == 0
