@@ -3,33 +3,29 @@
 Every statement works on the temporary tables the refresh fills first (``metrics.refresh``):
 
 * ``uce_keys``   — the (pod, grain, period) snapshots being computed, with the period's start and
-  end instants ``s``/``e`` (local midnight in the pod's zone), ``last_day``, ``prev_start`` (the
-  period a year earlier; 52 weeks for weeks) and the ``metrics`` JSON being built;
+  end instants ``s``/``e`` (local midnight in the pod's zone), ``last_day`` and ``prev_start`` (the
+  period a year earlier; 52 weeks for weeks);
 * ``uce_bounds`` — per pod, the instants that cover all its keys (``lo``/``hi``, and ``lo_prev``
   reaching back a year for year-over-year bookings), so each family reads only the facts it needs
   through the (pod, time) indexes;
+* ``uce_day_keys`` — for each pod, every local day of its keys' periods and the key of each grain
+  containing it.
 
-A fact is put in its period by truncating its local time in the pod's zone to the grain
-(``date_trunc(grain, t AT TIME ZONE tz)``), which is the half-open interval ``[s, e)`` of the
-spec without a range join.  Each statement merges its figures into ``uce_keys.metrics``; keys
-with nothing to count keep the defaults (0 for counts and sums, null for ratios and medians).
+A fact is put in its periods by its local date in the pod's zone (``(t AT TIME ZONE tz)::date``):
+an equi-join on (pod, day) to ``uce_day_keys`` — the half-open interval ``[s, e)`` of the spec,
+since periods start at local midnight — that the planner answers with a hash join whatever the
+volume.  Each statement inserts its figures per key into ``uce_parts``; the refresh merges them
+over the defaults (0 for counts and sums, null for ratios and medians) for keys with nothing to count.
 """
 
 JOBS_SQL = "ARRAY['learn', 'buy', 'order_install', 'adopt', 'support']"
 CHANNELS_SQL = "ARRAY['digital', 'in_person', 'partner']"
 
-# Put each selected fact row in the key of every grain: its local time truncated to each grain,
-# then an equi-join on (pod, grain, period start) — a hash join, not a range join. `{t}` is the
+# Put each selected fact row in the key of every grain containing its local day. `{t}` is the
 # timestamp column; the row source `f` must be joined to `uce_bounds b` already.
 BUCKET_JOIN = """
-    CROSS JOIN LATERAL (SELECT f.{t} AT TIME ZONE b.tz AS local_time) lt
-    CROSS JOIN LATERAL (VALUES
-        ('week', date_trunc('week', lt.local_time)::date),
-        ('month', date_trunc('month', lt.local_time)::date),
-        ('quarter', date_trunc('quarter', lt.local_time)::date),
-        ('year', date_trunc('year', lt.local_time)::date)
-    ) bucket(grain, period_start)
-    JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
+    JOIN uce_day_keys dk ON dk.pod_id = f.pod_id AND dk.day = (f.{t} AT TIME ZONE b.tz)::date
+    JOIN uce_keys k ON k.id = dk.key_id
 """
 
 
@@ -38,20 +34,15 @@ def _in_bounds(table: str, column: str, lo: str = "lo") -> str:
 
 
 def _merge(select: str) -> str:
-    """Merge ``(key_id, m jsonb)`` rows into the keys' metrics."""
-    return f"UPDATE uce_keys k SET metrics = k.metrics || part.m FROM ({select}) part WHERE k.id = part.key_id"
+    """Record ``(key_id, m jsonb)`` rows: the figures this family computed for each key it touched."""
+    return f"INSERT INTO uce_parts (key_id, m) {select}"
 
 
 def _day_bucket(day: str) -> str:
-    """Join rows carrying a local date ``day`` to the keys of every grain containing it."""
+    """Join rows ``d`` carrying a pod and a local date ``day`` to the keys of every grain containing it."""
     return f"""
-    CROSS JOIN LATERAL (VALUES
-        ('week', date_trunc('week', {day}::timestamp)::date),
-        ('month', date_trunc('month', {day}::timestamp)::date),
-        ('quarter', date_trunc('quarter', {day}::timestamp)::date),
-        ('year', date_trunc('year', {day}::timestamp)::date)
-    ) bucket(grain, period_start)
-    JOIN uce_keys k ON k.pod_id = d.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
+    JOIN uce_day_keys dk ON dk.pod_id = d.pod_id AND dk.day = {day}
+    JOIN uce_keys k ON k.id = dk.key_id
     """
 
 
@@ -105,7 +96,7 @@ ACTIVITIES = _merge(
                array_position({JOBS_SQL}, d.job) < array_position({JOBS_SQL}, d.from_job) AS is_loopback
         FROM (SELECT * FROM rows WHERE from_job IS NOT NULL AND from_job <> job) d
         {_day_bucket("d.day")}
-        WHERE date_trunc(bucket.grain, d.from_day::timestamp)::date = bucket.period_start
+        WHERE d.from_day >= k.period_start
     ),
     transition_cells AS (
         SELECT key_id, from_job, to_job, count(*) AS n FROM transitions GROUP BY key_id, from_job, to_job
@@ -258,13 +249,8 @@ ADOPTION = _merge(
         SELECT DISTINCT ON (k.id, f.account_id) k.id AS key_id, f.licensed_seats, f.active_seats
         FROM uce_bounds b
         JOIN jobs_adoptionreading f ON f.pod_id = b.pod_id AND f.measured_on >= b.lo_day AND f.measured_on < b.hi_day
-        CROSS JOIN LATERAL (VALUES
-            ('week', date_trunc('week', f.measured_on::timestamp)::date),
-            ('month', date_trunc('month', f.measured_on::timestamp)::date),
-            ('quarter', date_trunc('quarter', f.measured_on::timestamp)::date),
-            ('year', date_trunc('year', f.measured_on::timestamp)::date)
-        ) bucket(grain, period_start)
-        JOIN uce_keys k ON k.pod_id = f.pod_id AND k.grain = bucket.grain AND k.period_start = bucket.period_start
+        JOIN uce_day_keys dk ON dk.pod_id = f.pod_id AND dk.day = f.measured_on
+        JOIN uce_keys k ON k.id = dk.key_id
         ORDER BY k.id, f.account_id, f.measured_on DESC
     )
     SELECT key_id, jsonb_build_object(
@@ -297,8 +283,8 @@ TICKETS = _merge(
 )
 
 # open_backlog at e = tickets opened before e minus tickets resolved before e (resolved_at >= opened_at).
-# "before e" is "on a local day before the period's end date", so a running sum over the pod's
-# days, looked up on each key's last day, answers every key in one pass.
+# "before e" is "on a local day before the period's end date", so a running sum over every day of
+# the pod's horizon, looked up on each key's last day, answers every key with one equi-join.
 OPEN_BACKLOG = _merge(
     """
     WITH moves AS (
@@ -312,13 +298,21 @@ OPEN_BACKLOG = _merge(
     daily AS (
         SELECT pod_id, day, sum(delta) AS net FROM moves GROUP BY pod_id, day
     ),
+    days AS (
+        SELECT h.pod_id, day::date AS day
+        FROM uce_horizon h
+        JOIN uce_bounds b ON b.pod_id = h.pod_id
+        CROSS JOIN LATERAL generate_series(h.first_day::timestamp, b.hi_day::timestamp, interval '1 day') day
+    ),
     running AS (
-        SELECT pod_id, day, lead(day) OVER w AS next_day, sum(net) OVER w AS backlog
-        FROM daily WINDOW w AS (PARTITION BY pod_id ORDER BY day)
+        SELECT days.pod_id, days.day,
+               sum(coalesce(daily.net, 0)) OVER (PARTITION BY days.pod_id ORDER BY days.day) AS backlog
+        FROM days LEFT JOIN daily ON daily.pod_id = days.pod_id AND daily.day = days.day
     )
     SELECT k.id AS key_id, jsonb_build_object('open_backlog', r.backlog) AS m
     FROM uce_keys k
-    JOIN running r ON r.pod_id = k.pod_id AND r.day <= k.last_day AND (r.next_day IS NULL OR r.next_day > k.last_day)
+    JOIN running r ON r.pod_id = k.pod_id AND r.day = k.last_day
+    WHERE r.backlog <> 0
     """
 )
 

@@ -59,7 +59,9 @@ def empty_metrics() -> dict:
 # figure at the period's end, not a count of what happened inside it.
 CARRIED_FORWARD = ("open_backlog", "staff_by_job", "staffed_job_coverage")
 
-TEMP_TABLES = ("uce_all_grains", "uce_claimed", "uce_ranges", "uce_horizon", "uce_keys", "uce_bounds")
+TEMP_TABLES = (
+    "uce_all_grains", "uce_claimed", "uce_ranges", "uce_horizon", "uce_keys", "uce_bounds", "uce_day_keys", "uce_parts",
+)  # fmt: skip
 
 GRAINS_SQL = """
     CREATE TEMP TABLE uce_all_grains ON COMMIT DROP AS
@@ -134,8 +136,7 @@ KEY_DETAILS_SQL = """
         s = k.period_start::timestamp AT TIME ZONE h.tz,
         e = (k.period_start + g.step)::timestamp AT TIME ZONE h.tz,
         last_day = (k.period_start + g.step)::date - 1,
-        prev_start = (k.period_start - g.yoy_shift)::date,
-        metrics = %s::jsonb
+        prev_start = (k.period_start - g.yoy_shift)::date
     FROM uce_horizon h, uce_all_grains g
     WHERE h.pod_id = k.pod_id AND g.grain = k.grain
 """
@@ -148,9 +149,24 @@ BOUNDS_SQL = """
     GROUP BY k.pod_id, h.tz
 """
 
+# Every local day of every key's period, with that key: facts find their periods by (pod, day).
+DAY_KEYS_SQL = """
+    CREATE TEMP TABLE uce_day_keys ON COMMIT DROP AS
+    SELECT k.pod_id, day::date AS day, k.id AS key_id
+    FROM uce_keys k
+    CROSS JOIN LATERAL generate_series(k.period_start::timestamp, k.last_day::timestamp, interval '1 day') day
+"""
+
+# Each key's snapshot: the empty-period defaults overlaid with what every family computed for it.
 UPSERT_SQL = """
     INSERT INTO metrics_podmetricsnapshot (pod_id, grain, period_start, period_end, metrics, computed_at)
-    SELECT pod_id, grain, period_start, period_end, metrics, now() FROM uce_keys
+    SELECT k.pod_id, k.grain, k.period_start, k.period_end, %s::jsonb || coalesce(parts.m, '{}'), now()
+    FROM uce_keys k
+    LEFT JOIN (
+        SELECT p.key_id, jsonb_object_agg(figure.key, figure.value) AS m
+        FROM uce_parts p CROSS JOIN LATERAL jsonb_each(p.m) figure
+        GROUP BY p.key_id
+    ) parts ON parts.key_id = k.id
     ON CONFLICT (pod_id, grain, period_start) DO UPDATE
     SET period_end = EXCLUDED.period_end, metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
 """
@@ -246,7 +262,7 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
         """
         CREATE TEMP TABLE uce_keys (
             id serial PRIMARY KEY, pod_id bigint, grain text, period_start date, period_end date,
-            s timestamptz, e timestamptz, last_day date, prev_start date, metrics jsonb
+            s timestamptz, e timestamptz, last_day date, prev_start date
         ) ON COMMIT DROP
         """
     )
@@ -261,11 +277,15 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
     cursor.execute(HORIZON_SQL)
     cursor.execute(PRUNE_SQL)
     cursor.execute(KEYS_SQL)
-    cursor.execute(KEY_DETAILS_SQL, [json.dumps(empty_metrics())])
+    cursor.execute(KEY_DETAILS_SQL)
     cursor.execute("CREATE UNIQUE INDEX ON uce_keys (pod_id, grain, period_start)")
     cursor.execute("ANALYZE uce_keys")
     cursor.execute(BOUNDS_SQL)
     cursor.execute("ANALYZE uce_bounds")
+    cursor.execute(DAY_KEYS_SQL)
+    cursor.execute("CREATE INDEX ON uce_day_keys (pod_id, day)")
+    cursor.execute("ANALYZE uce_day_keys")
+    cursor.execute("CREATE TEMP TABLE uce_parts (key_id int, m jsonb) ON COMMIT DROP")
     cursor.execute("SELECT count(*) FROM uce_keys")
     (keys,) = cursor.fetchone()
     if progress:
@@ -277,7 +297,7 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
         if progress:
             progress(done, steps)
         logger.debug("family %s: %.3f s for %s keys of pods %s", name, time.monotonic() - started, keys, claimed)
-    cursor.execute(UPSERT_SQL)
+    cursor.execute(UPSERT_SQL, [json.dumps(empty_metrics())])
     cursor.execute(STATE_SQL)
     if progress:
         progress(steps, steps)

@@ -143,6 +143,8 @@ def test_a_second_nightly_rebuild_does_not_run_beside_a_running_one(pod_a):
             cursor.execute("SELECT pg_advisory_lock(%s)", [REBUILD_LOCK_KEY])
         assert rebuild_all_metrics.apply().get() is None
         assert not PodMetricSnapshot.objects.exists()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])
     finally:
         other.close()
     assert rebuild_all_metrics.apply().get() > 0
