@@ -1,0 +1,156 @@
+"""Viewsets of the jobs API. Every queryset starts from the caller's scope (jobs.selectors).
+
+Out-of-scope rows answer 404 exactly like missing ones; an activity the caller may see but did
+not log answers 403 to a change.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, viewsets
+
+from jobs import filtersets, selectors, services
+from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+from pods.models import Account, Contact
+
+from . import serializers
+
+NOT_FOUND = OpenApiResponse(description="No such row, or a row outside the caller's scope (indistinguishable).")
+
+
+def read_only_schema(noun: str, plural: str, serializer):
+    return extend_schema_view(
+        list=extend_schema(summary=f"List the {plural} the caller may see"),
+        retrieve=extend_schema(summary=f"Retrieve one {noun}", responses={200: serializer, 404: NOT_FOUND}),
+    )
+
+
+class LoggedByCaller(permissions.BasePermission):
+    """Only the person who logged an activity may change or delete it, while they may log for its pod."""
+
+    message = "Only the person who logged this activity may change or delete it."
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return selectors.activities_editable_by(request.user).filter(pk=obj.pk).exists()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the activities the caller may see",
+        description="Admins see every pod's activities, a pod leader those of the pods they lead, staff those of "
+        "their current pod. Newest first.",
+    ),
+    create=extend_schema(
+        summary="Log an activity",
+        description="The caller is the activity's staff and the account's pod its pod. An account the caller may "
+        "not log for is answered exactly like an unknown one: 400 with an error on `account`, nothing written.",
+    ),
+    retrieve=extend_schema(
+        summary="Retrieve an activity", responses={200: serializers.ActivitySerializer, 404: NOT_FOUND}
+    ),
+    partial_update=extend_schema(
+        summary="Change an activity you logged",
+        responses={
+            200: serializers.ActivitySerializer,
+            400: OpenApiResponse(description="Invalid values, keyed by field."),
+            403: OpenApiResponse(description="The activity was logged by someone else."),
+            404: NOT_FOUND,
+        },
+    ),
+    destroy=extend_schema(
+        summary="Delete an activity you logged",
+        responses={
+            204: None,
+            403: OpenApiResponse(description="The activity was logged by someone else."),
+            404: NOT_FOUND,
+        },
+    ),
+)
+class ActivityViewSet(viewsets.ModelViewSet):
+    """Activities of INTERCHANGE.md: log, list, retrieve; the staff who logged one may PATCH and DELETE it."""
+
+    queryset = Activity.objects.all()
+    serializer_class = serializers.ActivitySerializer
+    filterset_class = filtersets.ActivityFilterSet
+    permission_classes = [permissions.IsAuthenticated, LoggedByCaller]
+    # PUT would have to restate every field; the contract offers PATCH.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.activities_visible_to(self.request.user)
+
+    def perform_destroy(self, instance):
+        services.activity_delete(activity=instance)
+
+
+@read_only_schema("account", "accounts", serializers.AccountSerializer)
+class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """Accounts of the pods the caller may see, looked up by external id."""
+
+    queryset = Account.objects.all()
+    serializer_class = serializers.AccountSerializer
+    filterset_class = filtersets.AccountFilterSet
+    lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return selectors.accounts_visible_to(self.request.user)
+
+
+@read_only_schema("contact", "contacts", serializers.ContactSerializer)
+class ContactViewSet(viewsets.ReadOnlyModelViewSet):
+    """Contacts of the accounts the caller may see, looked up by external id."""
+
+    queryset = Contact.objects.all()
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filtersets.ContactFilterSet
+    lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return selectors.contacts_visible_to(self.request.user)
+
+
+class FactViewSet(viewsets.ReadOnlyModelViewSet):
+    """A read-only list of one kind of fact, scoped to the pods the caller may see."""
+
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.facts_visible_to(self.request.user, self.queryset.model)
+
+
+@read_only_schema("lead", "leads", serializers.LeadSerializer)
+class LeadViewSet(FactViewSet):
+    queryset = Lead.objects.all()
+    serializer_class = serializers.LeadSerializer
+    filterset_class = filtersets.LeadFilterSet
+
+
+@read_only_schema("opportunity", "opportunities", serializers.OpportunitySerializer)
+class OpportunityViewSet(FactViewSet):
+    queryset = Opportunity.objects.all()
+    serializer_class = serializers.OpportunitySerializer
+    filterset_class = filtersets.OpportunityFilterSet
+
+
+@read_only_schema("order", "orders", serializers.OrderSerializer)
+class OrderViewSet(FactViewSet):
+    queryset = Order.objects.all()
+    serializer_class = serializers.OrderSerializer
+    filterset_class = filtersets.OrderFilterSet
+
+
+@read_only_schema("adoption reading", "adoption readings", serializers.AdoptionReadingSerializer)
+class AdoptionReadingViewSet(FactViewSet):
+    queryset = AdoptionReading.objects.all()
+    serializer_class = serializers.AdoptionReadingSerializer
+    filterset_class = filtersets.AdoptionReadingFilterSet
+
+
+@read_only_schema("support ticket", "support tickets", serializers.SupportTicketSerializer)
+class SupportTicketViewSet(FactViewSet):
+    queryset = SupportTicket.objects.all()
+    serializer_class = serializers.SupportTicketSerializer
+    filterset_class = filtersets.SupportTicketFilterSet
