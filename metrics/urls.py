@@ -1,3 +1,14 @@
-"""Routes of this part of the app (filled in by the feature that owns it)."""
+"""Dashboard pages, included at ``pods/`` (the comparison comes first: ``compare`` is not a pod slug)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("compare/", views.compare, name="pod-compare"),
+    path("<slug:slug>/", views.dashboard, name="pod-dashboard"),
+    path("<slug:slug>/drilldown/<slug:metric>/", views.drilldown, name="pod-drilldown"),
+    path("<slug:slug>/export.csv", views.export_csv, name="pod-export"),
+    path("<slug:slug>/recompute/", views.recompute, name="pod-recompute"),
+    path("<slug:slug>/recompute/<int:pk>/", views.recompute_progress, name="pod-recompute-progress"),
+]

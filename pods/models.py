@@ -24,6 +24,9 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError("%(value)s is not an IANA time zone (e.g. America/New_York).", params={"value": value})
 
 
+RESERVED_POD_SLUGS = ("compare",)
+
+
 class IsTimeZone(Func):
     """``uce_is_time_zone(text)``: true when the name is one of PostgreSQL's named time zones (migration 0001)."""
 
@@ -70,7 +73,15 @@ class Pod(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=IsTimeZone(F("timezone")), name="pod_timezone_valid")]
+        constraints = [
+            models.CheckConstraint(condition=IsTimeZone(F("timezone")), name="pod_timezone_valid"),
+            # /pods/compare/ is the comparison page, so no pod may be called that.
+            models.CheckConstraint(
+                condition=~Q(slug__in=RESERVED_POD_SLUGS),
+                name="pod_slug_not_reserved",
+                violation_error_message="This slug is reserved for a page; choose another.",
+            ),
+        ]
 
     def __str__(self):
         return self.name

@@ -1,10 +1,9 @@
-"""Pages of the pods app, and the site's favicon."""
+"""Pages of the pods app (the home page, with metrics on it, is routed in uce/urls.py)."""
 
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

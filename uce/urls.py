@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from metrics.views import home
+
 admin.site.site_header = "UCE Pods administration"
 admin.site.site_title = "UCE Pods admin"
 admin.site.index_title = "Pods, people, facts and targets"
@@ -14,5 +16,6 @@ urlpatterns = [
     path("activities/", include("jobs.urls")),
     path("imports/", include("jobs.imports.urls")),
     path("pods/", include("metrics.urls")),
+    path("", home, name="home"),
     path("", include("pods.urls")),
 ]

@@ -6,6 +6,7 @@ Each test gets a fresh browser context; every console error and every failed req
 page fails the test at teardown, so a broken asset or script cannot hide behind a green run.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1366, "height": 900}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# Screenshots land in test-results/ (git-ignored); UCE_UPDATE_SCREENSHOTS=1 writes the committed
+# ones in docs/screenshots/ instead, for a deliberate refresh of the documentation.
+SCREENSHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("UCE_UPDATE_SCREENSHOTS") == "1" else "test-results/screenshots"
+)
 
 
 @dataclass
@@ -93,7 +99,7 @@ def login():
 
 @pytest.fixture
 def screenshot_path():
-    """Where a test saves a screenshot for docs/screenshots/ (the folder is created on demand)."""
+    """Where a test saves a screenshot (see SCREENSHOTS; the folder is created on demand)."""
 
     def path(name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

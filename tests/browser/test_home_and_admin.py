@@ -1,6 +1,6 @@
 """End-to-end in Chromium: a leader signs in with the keyboard and sees their pods; an admin reassigns people in bulk.
 
-Both tests save a screenshot to docs/screenshots/ so the pages can be reviewed as a person sees them.
+Both tests save screenshots (tests/browser/conftest.py SCREENSHOTS) so the pages can be reviewed as a person sees them.
 """
 
 import datetime as dt
@@ -68,7 +68,7 @@ def test_leader_signs_in_with_the_keyboard_and_sees_their_pods(
     assert page.locator('[data-pod="southeast-us"] .staffing-total').inner_text() == "6 in total"
     assert dach.get_by_role("link", name="Open dashboard for DACH").get_attribute("href") == "/pods/dach/"
 
-    page.screenshot(path=screenshot_path("home.png"), full_page=True)
+    page.screenshot(path=screenshot_path("home-leader.png"), full_page=True)
 
 
 def test_admin_reassigns_two_people_in_bulk(page, live_server, login, admin_user, pod_a, pod_b, screenshot_path):

@@ -1,0 +1,83 @@
+"""CSV export of what the dashboard shows: every KPI of the selected period next to its comparison period.
+
+Values are written raw, as METRICS.md defines them (rates as fractions, durations in days or
+hours, money with 2 places), so a spreadsheet can compute with them; the unit column says which.
+Every cell goes through ``jobs.csv_safety.safe_cell``, so a pod or account name cannot smuggle a
+formula into the spreadsheet that opens the file.
+"""
+
+import csv
+import io
+
+from jobs.csv_safety import safe_row
+from pods.choices import BUYING_JOB_ORDER
+
+from .dashboard import CHANNEL_LABELS, JOB_LABELS, PodDashboard
+
+HEADER = (
+    "Pod",
+    "Job",
+    "Metric",
+    "Key",
+    "Unit",
+    "Period",
+    "Value",
+    "Comparison period",
+    "Comparison value",
+    "Target",
+    "Target status",
+)
+
+
+def _raw(value, unit: str = ""):
+    if value is None:
+        return ""
+    return f"{float(value):.2f}" if unit == "money" else value
+
+
+def dashboard_rows(dashboard: PodDashboard):
+    """The rows of the export, in the page's order: jobs' KPIs, then figures across the jobs, staffing and channels."""
+    pod, state = dashboard.pod, dashboard.state
+    period, comparison = state.label, state.comparison_label
+    kpis = [kpi for group in dashboard.jobs for kpi in group.kpis] + dashboard.across
+    for kpi in kpis:
+        yield (
+            pod.name,
+            JOB_LABELS.get(kpi.metric.job, "Across the jobs"),
+            kpi.metric.label,
+            kpi.key,
+            kpi.metric.unit,
+            period,
+            _raw(kpi.value, kpi.metric.unit),
+            comparison,
+            _raw(kpi.comparison_value, kpi.metric.unit),
+            _raw(kpi.target, kpi.metric.unit),
+            _raw(kpi.status),
+        )
+    for row in dashboard.staffing:
+        yield (pod.name, row["label"], "Staff", "staff_by_job", "count", period, row["count"], "", "", "", "")
+    activities = dashboard.chart_data["channelMix"]
+    for index, job in enumerate(BUYING_JOB_ORDER):
+        for channel in activities["channels"]:
+            yield (
+                pod.name,
+                JOB_LABELS[job],
+                f"Activities — {CHANNEL_LABELS[channel['key']]}",
+                f"activities.{job}.{channel['key']}",
+                "count",
+                period,
+                channel["data"][index],
+                "",
+                "",
+                "",
+                "",
+            )
+
+
+def dashboard_csv(dashboard: PodDashboard) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    for row in dashboard_rows(dashboard):
+        writer.writerow(safe_row(row))
+    return buffer.getvalue()

@@ -1,0 +1,226 @@
+"""Pages of the pod dashboard: the dashboard, its drill-downs, CSV export, recomputation and the pod comparison.
+
+Each page has one template; an htmx request gets the named partial of that template that its
+target needs (django-htmx example app), so the full page and the swap render the same markup.
+The state (grain, period, comparison) lives in the URL: links are shareable and Back works.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST, require_safe
+
+from pods.choices import BuyingJob
+from pods.scoping import pods_visible_to
+from pods.selectors import pods_with_staffing, staff_count_field
+
+from .catalogue import METRICS_BY_KEY
+from .choices import Grain
+from .dashboard import (
+    COMPARE_CHOICES,
+    COMPARE_KEYS,
+    DRILLDOWNS,
+    DashboardState,
+    bounds_of,
+    engaged_accounts_without_lead,
+    local_today,
+    may_compare_pods,
+    pod_comparison,
+    pod_dashboard,
+    pod_headlines,
+)
+from .export import dashboard_csv
+from .models import RecomputeRequest
+from .selectors import pod_metric_series
+from .tasks import recompute_pod
+
+ENGAGED_PAGE_SIZE = 10
+DRILLDOWN_PAGE_SIZE = 25
+RELOAD_EVENT = "metrics-recomputed"  # sent when a recomputation finishes; the dashboard body reloads on it
+
+
+def _partial_for(request, template: str, partials: dict[str, str], default: str) -> str:
+    """The template, or the partial the htmx request targets; a history restore gets the whole page."""
+    if not request.htmx or request.htmx.history_restore_request:
+        return template
+    return f"{template}#{partials.get(request.htmx.target, default)}"
+
+
+def _finish(request, response, canonical_url: str | None = None):
+    # The same URL answers with a page or a fragment: caches must key on HX-Request.
+    patch_vary_headers(response, ["HX-Request"])
+    # The pushed URL is the canonical state (period normalised to its start), except for the reload
+    # after a recomputation (triggered by the dashboard body itself), which must not add a history entry.
+    if (
+        canonical_url
+        and request.htmx
+        and not request.htmx.history_restore_request
+        and request.htmx.trigger != "dashboard-body"
+    ):
+        response["HX-Push-Url"] = canonical_url
+    return response
+
+
+def _visible_pod(request, slug):
+    return get_object_or_404(pods_visible_to(request.user), slug=slug)
+
+
+def _engaged_page(request, pod, state):
+    rows = engaged_accounts_without_lead(pod=pod, bounds=bounds_of(pod, state.grain, state.period))
+    return Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
+
+
+@login_required
+@require_safe
+def dashboard(request, slug):
+    pod = _visible_pod(request, slug)
+    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    base_url = reverse("pod-dashboard", args=[pod.slug])
+    context = {"pod": pod, "state": state, "dashboard_url": base_url, "engaged": _engaged_page(request, pod, state)}
+    template = _partial_for(request, "metrics/dashboard.html", {"engaged-accounts": "engaged"}, "body")
+    if not template.endswith("#engaged"):
+        context.update(
+            dashboard=pod_dashboard(pod=pod, state=state),
+            grains=Grain.choices,
+            compare_choices=COMPARE_CHOICES,
+        )
+    query = state.query()
+    if request.GET.get("engaged_page"):
+        query += f"&engaged_page={context['engaged'].number}"
+    return _finish(request, render(request, template, context), f"{base_url}?{query}")
+
+
+@login_required
+@require_safe
+def drilldown(request, slug, metric):
+    pod = _visible_pod(request, slug)
+    spec = DRILLDOWNS.get(metric)
+    if spec is None:
+        raise Http404("No records behind this figure.")
+    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    bounds = bounds_of(pod, state.grain, state.period)
+    page = Paginator(spec.rows(pod, bounds, state.grain), DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    series = pod_metric_series(pod=pod, grain=state.grain, first=state.period, last=state.period)
+    url = reverse("pod-drilldown", args=[pod.slug, metric])
+    context = {
+        "pod": pod,
+        "state": state,
+        "metric": METRICS_BY_KEY[metric],
+        "figure": series.periods[0].metrics.get(metric),
+        "spec": spec,
+        "page": page,
+        "bounds": bounds,
+        "drilldown_url": url,
+        "dashboard_url": reverse("pod-dashboard", args=[pod.slug]),
+    }
+    template = _partial_for(request, "metrics/drilldown.html", {}, "records")
+    return _finish(request, render(request, template, context), f"{url}?{state.query(page=page.number)}")
+
+
+@login_required
+@require_safe
+def export_csv(request, slug):
+    pod = _visible_pod(request, slug)
+    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    content = dashboard_csv(pod_dashboard(pod=pod, state=state))
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    filename = f"{pod.slug}-{state.grain}-{state.period.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_POST
+def recompute(request, slug):
+    """Recompute every snapshot of the pod on a worker (as ``POST /api/pods/{slug}/recompute/``)."""
+    pod = _visible_pod(request, slug)
+    with transaction.atomic():
+        recompute_request = RecomputeRequest.objects.create(pod=pod, requested_by=request.user)
+        transaction.on_commit(lambda: recompute_pod.delay(recompute_request.pk))
+    state = DashboardState.from_query(request.POST, today=local_today(pod))
+    if not request.htmx:
+        return redirect(f"{reverse('pod-dashboard', args=[pod.slug])}?{state.query()}")
+    context = {"pod": pod, "state": state, "recompute": recompute_request}
+    return _finish(request, render(request, "metrics/dashboard.html#recompute", context))
+
+
+@login_required
+@require_safe
+def recompute_progress(request, slug, pk):
+    """The progress bar of one recomputation; once it has succeeded the dashboard body reloads itself."""
+    pod = _visible_pod(request, slug)
+    recompute_request = get_object_or_404(RecomputeRequest.objects.filter(pod=pod), pk=pk)
+    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    context = {"pod": pod, "state": state, "recompute": recompute_request}
+    response = render(request, "metrics/dashboard.html#recompute", context)
+    if recompute_request.status == RecomputeRequest.Status.SUCCEEDED:
+        response["HX-Trigger"] = RELOAD_EVENT
+    return _finish(request, response)
+
+
+def _sort_headers(state, sort: str, descending: bool) -> list[dict]:
+    """Column headers of the comparison: each links to sorting by it (best first; again: reversed)."""
+    headers = []
+    for key in ("pod", *COMPARE_KEYS):
+        metric = METRICS_BY_KEY.get(key)
+        # A new column sorts best first; the current one flips.
+        next_descending = (not descending) if key == sort else (metric is not None and not metric.lower_is_better)
+        headers.append(
+            {
+                "key": key,
+                "label": metric.label if metric else "Pod",
+                "metric": metric,
+                "query": state.query(sort=key, dir="desc" if next_descending else "asc"),
+                "aria_sort": ("descending" if descending else "ascending") if key == sort else None,
+            }
+        )
+    return headers
+
+
+@login_required
+@require_safe
+def compare(request):
+    if not may_compare_pods(request.user):
+        raise Http404("No pods to compare.")
+    pods = list(pods_visible_to(request.user).order_by("name"))
+    # Pods sit in several zones: the newest local "today" among them decides the latest period offered.
+    today = max((local_today(pod) for pod in pods), default=None)
+    if today is None:
+        raise Http404("No pods to compare.")
+    state = DashboardState.from_query(request.GET, today=today)
+    sort = request.GET.get("sort")
+    if sort not in COMPARE_KEYS:
+        sort = "pod"
+    descending = request.GET.get("dir") == "desc"
+    url = reverse("pod-compare")
+    context = {
+        "state": state,
+        "rows": pod_comparison(pods, state=state, sort=sort, descending=descending),
+        "headers": _sort_headers(state, sort, descending),
+        "sort": sort,
+        "descending": descending,
+        "grains": Grain.choices,
+        "compare_choices": COMPARE_CHOICES,
+        "compare_url": url,
+    }
+    template = _partial_for(request, "metrics/compare.html", {}, "table")
+    query = state.query(sort=sort, dir="desc" if descending else "asc")
+    return _finish(request, render(request, template, context), f"{url}?{query}")
+
+
+@login_required
+def home(request):
+    """Each visible pod with this month's headline KPIs: a constant number of queries whatever the pod count
+    (staffing in one query, every pod's snapshots in one, their targets in one)."""
+    pods = list(pods_with_staffing(request.user))
+    headlines = pod_headlines(pods)
+    for pod in pods:
+        # The five jobs in their fixed order, so every card reads the same way.
+        pod.staffing = [(job.label, getattr(pod, staff_count_field(job.value))) for job in BuyingJob]
+        pod.headcount = sum(count for _, count in pod.staffing)
+        pod.headline = headlines[pod.pk]
+    return render(request, "pods/home.html", {"pods": pods})

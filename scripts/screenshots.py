@@ -1,0 +1,78 @@
+"""Screenshots of the dashboard pages for docs/screenshots/, taken from a running server with the demo data.
+
+It starts nothing itself.  Seed and compute first, start a server, then point this script at it::
+
+    python manage.py seed_demo && python manage.py compute_metrics --full
+    python manage.py runserver 127.0.0.1:8000 &
+    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000
+
+It signs in as the demo pod leader (``leader`` / ``demo``) for the pod pages, and as the demo admin
+for the comparison, which then shows every pod.
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1366, "height": 900}
+
+
+def wait_for_charts(page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
+    )
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/?next=/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base_url", help="e.g. http://127.0.0.1:8000")
+    parser.add_argument("--pod", default="southeast-us")
+    parser.add_argument("--username", default="leader")
+    parser.add_argument("--admin-username", default="admin", help="signs in for the comparison of every pod")
+    parser.add_argument("--password", default="demo")
+    args = parser.parse_args()
+    base = args.base_url.rstrip("/")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()
+        sign_in(page, base, args.username, args.password)
+        page.screenshot(path=OUT / "home.png", full_page=True)
+
+        page.goto(f"{base}/pods/{args.pod}/")
+        wait_for_charts(page)
+        page.screenshot(path=OUT / "dashboard-month.png", full_page=True)
+
+        page.get_by_label("Grain").select_option("quarter")
+        page.wait_for_url(re.compile(r"grain=quarter"))
+        wait_for_charts(page)
+        page.screenshot(path=OUT / "dashboard-quarter.png", full_page=True)
+
+        # The records behind the quarter's bookings.
+        page.locator('[data-kpi="bookings"] .kpi-value').click()
+        page.wait_for_url(re.compile(r"/drilldown/bookings/"))
+        page.screenshot(path=OUT / "drilldown.png", full_page=True)
+
+        # Every demo pod side by side, as an admin sees them.
+        page = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()
+        sign_in(page, base, args.admin_username, args.password)
+        page.goto(f"{base}/pods/compare/?sort=bookings&dir=desc")
+        page.screenshot(path=OUT / "compare.png", full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
