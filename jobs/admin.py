@@ -6,8 +6,11 @@ read-only.
 """
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
-from .models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+from pods.scoping import is_uce_admin
+
+from .models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SupportTicket
 
 
 class FactAdmin(admin.ModelAdmin):
@@ -102,3 +105,57 @@ class SupportTicketAdmin(FactAdmin):
     search_fields = ("external_id", "account__name", "account__external_id")
     date_hierarchy = "opened_at"
     fields = ("external_id", "account", "pod", "channel", "opened_at", "resolved_at", "csat")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """CSV imports, read-only: they are started from the upload page, which the list links to."""
+
+    change_list_template = "admin/jobs/importjob/change_list.html"
+
+    list_display = ("__str__", "kind", "status", "progress", "error_count", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("created_by",)
+    date_hierarchy = "created_at"
+    fields = (
+        "kind",
+        "filename",
+        "status",
+        "progress",
+        "rows_created",
+        "rows_updated",
+        "error_count",
+        "error_report",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, import_job):
+        if import_job.rows_total is None:
+            return "—"
+        return f"{import_job.rows_processed:,} / {import_job.rows_total:,} rows ({import_job.percent}%)"
+
+    @admin.display(description="errors")
+    def error_report(self, import_job):
+        if not import_job.errors:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((error["line"] or "—", error["column"] or "—", error["message"]) for error in import_job.errors),
+        )
+        return format_html("<table><tr><th>Line</th><th>Column</th><th>Problem</th></tr>{}</table>", rows)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"is_uce_admin": is_uce_admin(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False  # imports start on the upload page, linked from the list (change_list.html)
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -5,7 +5,10 @@ moving an account or a person never rewrites history; a database trigger (migrat
 refuses any later change of that pod.
 """
 
+import os
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
@@ -196,3 +199,113 @@ class SupportTicket(Fact):
 
     def __str__(self):
         return f"Ticket {self.external_id or self.pk}"
+
+
+class ImportFileStorage(FileSystemStorage):
+    """Uploaded CSV files, under ``VAR_DIR/imports`` (read at use, so tests can point VAR_DIR elsewhere)."""
+
+    @property
+    def base_location(self):
+        return str(settings.VAR_DIR / "imports")
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
+def import_file_storage() -> ImportFileStorage:
+    return _IMPORT_FILE_STORAGE
+
+
+_IMPORT_FILE_STORAGE = ImportFileStorage()
+
+
+class ImportKind(models.TextChoices):
+    """What a CSV file holds (INTERCHANGE.md "CSV files")."""
+
+    PODS = "pods", "Pods"
+    STAFF = "staff", "Staff"
+    ACCOUNTS = "accounts", "Accounts"
+    CONTACTS = "contacts", "Contacts"
+    ACTIVITIES = "activities", "Activities"
+    LEADS = "leads", "Leads"
+    OPPORTUNITIES = "opportunities", "Opportunities"
+    ORDERS = "orders", "Orders"
+    ADOPTION = "adoption", "Adoption readings"
+    TICKETS = "tickets", "Support tickets"
+    TARGETS = "targets", "Targets"
+
+
+class ImportStatus(models.TextChoices):
+    """Where an import stands.
+
+    The labels say what an import does; being its own (they differ from RecomputeRequest's), they
+    also give the OpenAPI schema one named enum per vocabulary.
+    """
+
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Importing"
+    SUCCEEDED = "succeeded", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One CSV import (INTERCHANGE.md): the uploaded file, its progress and, if it failed, the error report.
+
+    ``rows_total`` is unknown (empty) until the file has been read once; ``errors`` holds at most
+    the first thousand problems, ``error_count`` all of them.
+    """
+
+    Kind = ImportKind
+    Status = ImportStatus
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    file = models.FileField(upload_to="%Y/%m/%d/", storage=import_file_storage, max_length=300)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(null=True, blank=True)
+    rows_updated = models.PositiveIntegerField(null=True, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "import"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ImportKind.values), name="importjob_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status_valid"),
+            models.CheckConstraint(
+                condition=Q(rows_total__isnull=True) | Q(rows_processed__lte=F("rows_total")),
+                name="importjob_progress_bounded",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Import {self.pk} of {self.get_kind_display().lower()} ({self.status})"
+
+    @property
+    def filename(self) -> str:
+        return os.path.basename(self.file.name)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(100 * self.rows_processed / self.rows_total) if self.rows_total else 0
+
+    @property
+    def rows_unchanged(self) -> int | None:
+        if self.rows_total is None or self.rows_created is None or self.rows_updated is None:
+            return None
+        return self.rows_total - self.rows_created - self.rows_updated

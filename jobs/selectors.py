@@ -68,10 +68,12 @@ def activities_logged_by(user) -> QuerySet[Activity]:
 
 
 def activities_editable_by(user) -> QuerySet[Activity]:
-    """Activities ``user`` may change or delete: the ones they logged, in a pod they may still log for."""
-    return Activity.objects.filter(staff=user, pod__in=pods_loggable_by(user)).select_related(
-        "pod", "account", "contact", "staff"
-    )
+    """Activities ``user`` may change or delete: admins every one (PRODUCT.md "Access"); anyone else
+    the ones they logged, in a pod they may still log for."""
+    activities = Activity.objects.select_related("pod", "account", "contact", "staff")
+    if is_uce_admin(user):
+        return activities
+    return activities.filter(staff=user, pod__in=pods_loggable_by(user))
 
 
 def leads_visible_to(user) -> QuerySet[Lead]:

@@ -6,6 +6,7 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics and targets"
 
     def ready(self):
-        from . import signals
+        from . import imports, signals
 
         signals.connect()
+        imports.register()

@@ -212,6 +212,7 @@ def compare(request):
     return _finish(request, render(request, template, context), f"{url}?{query}")
 
 
+@require_safe
 @login_required
 def home(request):
     """Each visible pod with this month's headline KPIs: a constant number of queries whatever the pod count

@@ -111,6 +111,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# CSV imports: the largest upload accepted (bytes).
+UCE_IMPORT_MAX_BYTES = int(os.environ.get("UCE_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+
 # --- REST framework and OpenAPI ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -128,6 +131,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Pods, facts, metrics and imports. Contract: shared/spec/INTERCHANGE.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for signed-in users, like the rest of the API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and ReDoc from the pip package, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

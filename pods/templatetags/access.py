@@ -1,0 +1,12 @@
+"""Template filters over pods.scoping, so templates ask the same rules as views."""
+
+from django import template
+
+from pods import scoping
+
+register = template.Library()
+
+
+@register.filter
+def is_uce_admin(user) -> bool:
+    return scoping.is_uce_admin(user)
