@@ -108,7 +108,9 @@ HORIZON_SQL = f"""
 """
 
 # Every period of every grain overlapping [from, to] (clipped to the pod's horizon), plus every
-# horizon period not materialised yet (the horizon grew).
+# period of the horizon that the previous horizon did not reach (the pod's data grew in time).
+# After each refresh a pod's snapshots are exactly the periods overlapping its horizon, so the
+# periods overlapping the previous horizon exist already; the dirty ranges say which changed.
 KEYS_SQL = """
     INSERT INTO uce_keys (pod_id, grain, period_start)
     SELECT r.pod_id, g.grain, gs::date
@@ -122,12 +124,12 @@ KEYS_SQL = """
     UNION
     SELECT h.pod_id, g.grain, gs::date
     FROM uce_horizon h
+    JOIN metrics_podmetricstate st ON st.pod_id = h.pod_id
     CROSS JOIN uce_all_grains g
     CROSS JOIN LATERAL generate_series(date_trunc(g.grain, h.first_day::timestamp), h.last_day::timestamp, g.step) gs
-    WHERE NOT EXISTS (
-        SELECT 1 FROM metrics_podmetricsnapshot s
-        WHERE s.pod_id = h.pod_id AND s.grain = g.grain AND s.period_start = gs::date
-    )
+    WHERE st.first_day IS NULL
+       OR (gs + g.step)::date <= st.first_day
+       OR gs::date > st.last_day
 """
 
 KEY_DETAILS_SQL = """
@@ -238,6 +240,9 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
     steps = 2 + len(FAMILIES)
     # Sorts for medians, windows and distinct counts stay in memory instead of spilling to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
+    # Unanalysed temp tables and generate_series give huge cost estimates, which would make
+    # PostgreSQL JIT-compile every statement: ~0.4 s each, more than the work of an incremental run.
+    cursor.execute("SET LOCAL jit = off")
     # ON COMMIT DROP does not fire when the caller's transaction goes on (a savepoint): drop explicitly.
     cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
     cursor.execute(GRAINS_SQL)

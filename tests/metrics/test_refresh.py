@@ -156,3 +156,20 @@ def test_a_second_nightly_rebuild_does_not_run_beside_a_running_one(pod_a):
             [REBUILD_LOCK_KEY],
         )
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_incremental_refresh_fills_the_periods_a_growing_horizon_adds(pod_a):
+    account = AccountFactory(pod=pod_a)
+    SupportTicketFactory(account=account, opened_at=utc(2026, 6, 10, 15))
+    refresh.refresh()
+    # Data far earlier and far later than anything so far: the periods in between are new.
+    ActivityFactory(account=account, occurred_at=utc(2024, 1, 15, 15))
+    OpportunityFactory(account=account, created_at=utc(2027, 1, 5), status="won", closed_at=utc(2028, 2, 1), amount=7)
+    refresh.refresh()
+    ordered = PodMetricSnapshot.objects.order_by("grain", "period_start")
+    incremental = list(ordered.values_list("grain", "period_start", "period_end", "metrics"))
+    refresh.rebuild()
+    full = list(ordered.values_list("grain", "period_start", "period_end", "metrics"))
+    assert incremental == full
+    assert ("month", dt.date(2024, 1, 1)) in {(grain, start) for grain, start, _, _ in full}
