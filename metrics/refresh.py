@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from pods.choices import BUYING_JOB_ORDER
@@ -310,9 +311,14 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
 
 
 def refresh(
-    *, pod_ids: Iterable[int] | None = None, pods_per_batch: int = 20, progress: Progress | None = None
+    *, pod_ids: Iterable[int] | None = None, pods_per_batch: int | None = None, progress: Progress | None = None
 ) -> RefreshResult:
-    """Recompute what is dirty, pod batch by pod batch, until nothing claimable is left."""
+    """Recompute what is dirty, pod batch by pod batch, until nothing claimable is left.
+
+    Each batch is one transaction holding its pods; smaller batches spread the work of one
+    refresh over more workers (``UCE_REFRESH_PODS_PER_BATCH``), larger ones cost fewer statements.
+    """
+    pods_per_batch = pods_per_batch or settings.UCE_REFRESH_PODS_PER_BATCH
     only = sorted(set(pod_ids)) if pod_ids is not None else None
     result = RefreshResult()
     with connection.cursor() as cursor:

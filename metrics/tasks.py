@@ -36,7 +36,7 @@ def refresh_dirty_metrics():
     """Recompute the periods marked dirty by writes (beat: every minute; writes: on commit)."""
     result = refresh.refresh()
     if result.pods:
-        logger.info("refreshed %s snapshots of %s pods", result.snapshots, result.pods)
+        logger.info("refreshed %s snapshots of pods %s", result.snapshots, result.pod_ids)
     return result.snapshots
 
 

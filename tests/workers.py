@@ -110,7 +110,7 @@ def _forget_connections() -> None:
 class Worker:
     """One ``celery worker`` process group; ``kill()`` SIGKILLs all of it at once."""
 
-    def __init__(self, broker: Broker, log_path: Path, concurrency: int = 1):
+    def __init__(self, broker: Broker, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
         env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL",)}
         env.update({k: v for k, v in broker.env.items() if not k.startswith("_")})
         env.update(
@@ -118,6 +118,7 @@ class Worker:
             DJANGO_SETTINGS_MODULE="uce.settings.test",
             UCE_CELERY_EAGER="0",
         )
+        env.update(extra_env or {})
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop/kill)
         self.process = subprocess.Popen(

@@ -1,6 +1,7 @@
 """The metric engine on real Celery worker processes (Redis when available; see tests/workers.py)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection, transaction
@@ -26,8 +27,8 @@ def broker(tmp_path):
 def start_worker(broker, tmp_path):
     workers = []
 
-    def start(name="worker"):
-        worker = Worker(broker, tmp_path / f"{name}-{len(workers)}.log")
+    def start(name="worker", **env):
+        worker = Worker(broker, tmp_path / f"{name}-{len(workers)}.log", extra_env=env)
         workers.append(worker)
         worker.wait_ready()
         return worker
@@ -105,3 +106,28 @@ def test_a_worker_killed_mid_rebuild_loses_and_doubles_nothing(broker, start_wor
     assert after_crash.keys() == clean.keys()
     assert after_crash == clean
     assert {pod_id for pod_id, _, _ in clean} == set(pods)
+
+
+def _pods_refreshed_by(worker) -> list[int]:
+    pods = []
+    for match in re.finditer(r"refreshed \d+ snapshots of pods \[([\d, ]+)\]", worker.output()):
+        pods.extend(int(pod) for pod in match.group(1).split(","))
+    return pods
+
+
+def test_two_workers_share_the_pods_and_agree_with_one(broker, start_worker):
+    pods = [PodFactory(slug=f"share-{i}").pk for i in range(6)]
+    insert_activities(pod_ids=pods, accounts_per_pod=20, activities=120_000)
+    # One pod per transaction, so each refresh task hands pods out one at a time.
+    first, second = start_worker("a", UCE_REFRESH_PODS_PER_BATCH="1"), start_worker("b", UCE_REFRESH_PODS_PER_BATCH="1")
+    with producer_on(broker):
+        for _ in range(4):
+            refresh_dirty_metrics.delay()
+        wait_until(lambda: not DirtyRange.objects.exists() and not _refresh_running(), timeout=90, interval=0.5,
+                   message="both workers drained every dirty pod")  # fmt: skip
+    by_first, by_second = _pods_refreshed_by(first), _pods_refreshed_by(second)
+    assert by_first and by_second, "each worker computed some pods"
+    assert sorted(by_first + by_second) == sorted(pods), "every pod computed exactly once, by one worker"
+    shared = snapshot_table()
+    refresh.rebuild()
+    assert shared == snapshot_table()

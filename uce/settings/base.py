@@ -167,6 +167,8 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 1900))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Enqueue a metric refresh when a write commits (beat catches up every minute regardless).
 UCE_REFRESH_ON_COMMIT = env_bool("UCE_REFRESH_ON_COMMIT", True)
+# Pods one refresh transaction claims at a time (SKIP LOCKED): the unit several workers share out.
+UCE_REFRESH_PODS_PER_BATCH = int(os.environ.get("UCE_REFRESH_PODS_PER_BATCH", 20))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Ticks that wait behind a slow run expire instead of piling up.
