@@ -1,10 +1,13 @@
 """Celery tasks of the jobs app: a thin interface over the CSV import service (take an id, call it, retry)."""
 
+import datetime as dt
+
 from celery import shared_task
+from django.utils import timezone
 
 from .imports.service import RETRYABLE, ImportBusy, mark_failed
 from .imports.service import run_import as run_import_service
-from .models import ImportJob
+from .models import ImportJob, ImportStatus
 
 
 @shared_task(
@@ -39,3 +42,16 @@ def run_import(self, import_id: int):
         # Another worker holds it (a redelivery while the first run is alive, or a dead session
         # PostgreSQL has not noticed yet): look again shortly.
         raise self.retry(exc=busy, countdown=5, max_retries=120) from busy
+
+
+@shared_task(acks_late=True)
+def resend_pending_imports():
+    """Re-send imports still pending a minute after upload (beat: every minute).
+
+    The import row is written before its task is sent; if the broker was down at that moment, the
+    task never left. Running an import twice is harmless (it is locked and idempotent).
+    """
+    stale = timezone.now() - dt.timedelta(seconds=60)
+    pending = ImportJob.objects.filter(status=ImportStatus.PENDING, created_at__lt=stale)
+    for import_id in pending.values_list("pk", flat=True)[:100]:
+        run_import.delay(import_id)

@@ -5,6 +5,8 @@ after a lost worker is harmless, and several workers may run them at once: each 
 different pods (``SKIP LOCKED``).
 """
 
+import contextlib
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -29,6 +31,8 @@ TASK_OPTIONS = {
 # A session-level advisory lock key for the nightly rebuild: a slow rebuild and the next
 # trigger never run side by side (refreshes need no such lock: they split pods between them).
 REBUILD_LOCK_KEY = 0x0CE_0001
+# Advisory lock class (first key) for one recompute request (second key: its id).
+RECOMPUTE_LOCK_CLASS = 0x0CE2
 
 
 @shared_task(**TASK_OPTIONS)
@@ -59,6 +63,39 @@ def rebuild_all_metrics():
 @shared_task(**TASK_OPTIONS)
 def recompute_pod(request_id: int):
     """Recompute every period of one pod for a :class:`RecomputeRequest`, reporting progress on it."""
+    # A second delivery while the first is still running leaves the work to the first.
+    with _held(RECOMPUTE_LOCK_CLASS, request_id) as acquired:
+        if acquired:
+            _recompute(request_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def resend_pending_recomputes():
+    """Re-send recomputations still pending a minute after they were asked for (beat: every minute).
+
+    The request row is written before its task is sent; if the broker was down at that moment,
+    the task never left, and this is how the work still gets done. Sending one twice is harmless.
+    """
+    stale = timezone.now() - dt.timedelta(seconds=60)
+    pending = RecomputeRequest.objects.filter(status=RecomputeRequest.Status.PENDING, created_at__lt=stale)
+    for request_id in pending.values_list("pk", flat=True)[:100]:
+        recompute_pod.delay(request_id)
+
+
+@contextlib.contextmanager
+def _held(lock_class: int, key: int):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [lock_class, key])
+        (acquired,) = cursor.fetchone()
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [lock_class, key])
+
+
+def _recompute(request_id: int) -> None:
     request = RecomputeRequest.objects.filter(pk=request_id).first()
     if request is None or request.status == RecomputeRequest.Status.SUCCEEDED:
         return  # deleted, or a redelivery of work already done

@@ -140,7 +140,8 @@ def recompute(request, slug):
     pod = _visible_pod(request, slug)
     with transaction.atomic():
         recompute_request = RecomputeRequest.objects.create(pod=pod, requested_by=request.user)
-        transaction.on_commit(lambda: recompute_pod.delay(recompute_request.pk))
+        # robust: a broker outage must not fail the request; beat re-sends pending work.
+        transaction.on_commit(lambda: recompute_pod.delay(recompute_request.pk), robust=True)
     state = DashboardState.from_query(request.POST, today=local_today(pod))
     if not request.htmx:
         return redirect(f"{reverse('pod-dashboard', args=[pod.slug])}?{state.query()}")

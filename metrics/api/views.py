@@ -44,7 +44,8 @@ def pod_recompute(request, slug):
     pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
     with transaction.atomic():
         recompute = RecomputeRequest.objects.create(pod=pod, requested_by=request.user)
-        transaction.on_commit(lambda: recompute_pod.delay(recompute.pk))
+        # robust: a broker outage must not fail the request; beat re-sends pending work.
+        transaction.on_commit(lambda: recompute_pod.delay(recompute.pk), robust=True)
     return Response(RecomputeRequestSerializer(recompute).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -120,3 +120,28 @@ def test_recompute_runs_and_reports_progress(client, leader_a, pod_with_data, dj
     assert job.status == "succeeded" and job.steps_done == job.steps_total > 0
     progress = client.get(f"/api/recomputes/{job.pk}/").json()
     assert progress["status"] == "succeeded" and progress["percent"] == 100
+
+
+def test_a_recompute_asked_for_while_the_broker_is_down_is_accepted_and_sent_later(
+    client, leader_a, pod_with_data, django_capture_on_commit_callbacks, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from metrics import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    client.force_login(leader_a)
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.recompute_pod, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/pods/southeast-us/recompute/")
+    assert response.status_code == 202
+    job = RecomputeRequest.objects.get(pk=response.json()["id"])
+    assert job.status == "pending"
+    # A minute later beat's resend finds it (the broker is back) and the work gets done.
+    RecomputeRequest.objects.filter(pk=job.pk).update(created_at=job.created_at - dt.timedelta(minutes=2))
+    tasks.resend_pending_recomputes.apply()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
