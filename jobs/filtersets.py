@@ -10,6 +10,7 @@ import django_filters
 
 from pods.choices import Persona
 from pods.models import Account, Contact
+from pods.validators import validate_timestamp_in_range
 
 from .choices import BuyingJob, Channel, LeadStatus, OpportunityStatus
 from .models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
@@ -25,13 +26,19 @@ def account_filter(field_name: str = "account__external_id") -> django_filters.C
 
 def since_filter(field_name: str) -> django_filters.IsoDateTimeFilter:
     return django_filters.IsoDateTimeFilter(
-        field_name=field_name, lookup_expr="gte", label=f"{field_name} on or after (ISO 8601 timestamp)"
+        field_name=field_name,
+        lookup_expr="gte",
+        label=f"{field_name} on or after (ISO 8601 timestamp)",
+        validators=[validate_timestamp_in_range],  # PostgreSQL refuses offsets Python accepts
     )
 
 
 def until_filter(field_name: str) -> django_filters.IsoDateTimeFilter:
     return django_filters.IsoDateTimeFilter(
-        field_name=field_name, lookup_expr="lte", label=f"{field_name} on or before (ISO 8601 timestamp)"
+        field_name=field_name,
+        lookup_expr="lte",
+        label=f"{field_name} on or before (ISO 8601 timestamp)",
+        validators=[validate_timestamp_in_range],
     )
 
 

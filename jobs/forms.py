@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from pods.models import Account, Contact
 from pods.scoping import current_assignment_of
+from pods.validators import timestamp_problem
 
 from .choices import ACTIVITY_KIND_SUGGESTIONS, BuyingJob, Channel
 from .models import Activity
@@ -174,6 +175,9 @@ class ActivityForm(forms.Form):
             # The browser sends the pod's wall-clock time; Django read it in the server's zone.
             naive = timezone.make_naive(occurred_at, timezone.get_current_timezone())
             cleaned["occurred_at"] = timezone.make_aware(naive, ZoneInfo(account.pod.timezone))
+            problem = timestamp_problem(cleaned["occurred_at"])
+            if problem:
+                self.add_error("occurred_at", problem)
         return cleaned
 
     def service_arguments(self) -> dict:

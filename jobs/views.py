@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.vary import vary_on_headers
 
 from . import selectors, services
 from .choices import BuyingJob, Channel
@@ -72,12 +73,18 @@ def _apply_service_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages_)
 
 
+def _wants_fragment(request) -> bool:
+    """An htmx swap gets a fragment; a history restore (Back after the cache missed) gets the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@vary_on_headers("HX-Request")  # one URL, a page or a fragment: caches must tell them apart
 def activity_log(request):
     """The log-activity screen: the form, and "My recent activities" below it."""
     if request.method != "POST":
-        if request.htmx and request.htmx.target == "recent-activities":
+        if _wants_fragment(request) and request.htmx.target == "recent-activities":
             return render(request, f"{PAGE}#recent-activities", recent_activities_context(request))
         return render(request, PAGE, _page_context(request, ActivityForm(user=request.user), focus="id_account_search"))
 
@@ -150,14 +157,16 @@ def activity_edit(request, pk):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@vary_on_headers("HX-Request")
 def activity_delete(request, pk):
     """A confirmation step (a page, or a row of the list for htmx), then the deletion on POST."""
     activity = get_object_or_404(selectors.activities_editable_by(request.user), pk=pk)
     page_number = request.POST.get("page") or request.GET.get("page") or 1
     if request.method != "POST":
         template = "jobs/activity_confirm_delete.html"
-        context = {"activity": activity, "page_number": page_number}
-        return render(request, f"{template}#confirm-delete" if request.htmx else template, context)
+        in_list = _wants_fragment(request)
+        context = {"activity": activity, "page_number": page_number, "in_list": in_list}
+        return render(request, f"{template}#confirm-delete" if in_list else template, context)
 
     services.activity_delete(activity=activity)
     deleted = f"Activity deleted: {activity.kind} for {activity.account}."

@@ -106,7 +106,7 @@ HORIZON_SQL = f"""
     ) span(lo, hi)
     GROUP BY c.pod_id, c.tz
     HAVING min(span.lo) IS NOT NULL
-"""
+"""  # nosec B608 # SQL assembled from constants, values are bound
 
 # Every period of every grain overlapping [from, to] (clipped to the pod's horizon), plus every
 # period of the horizon that the previous horizon did not reach (the pod's data grew in time).
@@ -230,7 +230,7 @@ def _claim(cursor, pod_ids: list[int] | None, limit: int) -> list[int]:
         ORDER BY st.pod_id
         LIMIT %s
         FOR UPDATE SKIP LOCKED
-        """,
+        """,  # nosec B608 # SQL assembled from constants, values are bound
         params,
     )
     return [row[0] for row in cursor.fetchall()]

@@ -14,11 +14,13 @@ from jobs import services
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from jobs.selectors import accounts_loggable_by, contacts_loggable_by
 from pods.models import Account, Contact
+from pods.validators import timestamp_problem
 
 # One message for an unknown account and for an account of another pod: the answer must not
 # tell a caller which external ids exist outside their scope.
 UNKNOWN_ACCOUNT = "No account with this external_id that you may log activities for."
 UNKNOWN_CONTACT = "No contact with this external_id that you may log activities for."
+NULL_CHARACTERS = "Null characters are not allowed."
 
 
 class ScopedSlugRelatedField(serializers.SlugRelatedField):
@@ -38,17 +40,31 @@ class ScopedSlugRelatedField(serializers.SlugRelatedField):
             return self.scope(None).none()
         return self.scope(request.user)
 
+    def to_internal_value(self, data):
+        # PostgreSQL refuses NUL in text: such a reference names nothing, and must not reach the query.
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError(NULL_CHARACTERS, code="null_characters_not_allowed")
+        return super().to_internal_value(data)
+
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 timestamp that must carry its offset, as in the CSV files: a naive one is ambiguous."""
+    """An ISO 8601 timestamp that must carry its offset, as in the CSV files: a naive one is ambiguous.
+
+    It must also lie in the range every timestamp of the application does (``pods.validators``).
+    """
 
     default_error_messages = {"naive": "Give the timestamp with its UTC offset, e.g. 2026-03-01T09:30:00-05:00 or …Z."}
 
     def to_internal_value(self, value):
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well-formed but impossible, e.g. minute 61: the field's "invalid" below
+                parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
+            if parsed is not None and timestamp_problem(parsed):
+                raise serializers.ValidationError(timestamp_problem(parsed), code="timestamp_out_of_range")
         return super().to_internal_value(value)
 
 
@@ -63,6 +79,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class ContactSerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    # Text, not format "email": the address is optional and an unknown one is stored as "".
+    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when unknown.")
 
     class Meta:
         model = Contact
@@ -99,7 +117,10 @@ class ActivitySerializer(FactSerializer):
         help_text="A contact of the account (external_id).",
     )
     staff = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who logged it: the caller, for activities posted here."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,  # an imported activity may name no staff member
+        help_text="Who logged it: the caller, for activities posted here; null for imported ones without staff.",
     )
     occurred_at = AwareDateTimeField(help_text="ISO 8601 with offset.")
     external_id = serializers.CharField(

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from metrics.choices import Grain
 from metrics.models import RecomputeRequest
 from metrics.periods import period_start, shift
+from pods.validators import validate_date_in_range
 
 MAX_PERIODS = 1000
 
@@ -15,8 +16,9 @@ class MetricsQuerySerializer(serializers.Serializer):
     """``?grain=month&start=2026-01-01&end=2026-12-31``; defaults: month, the last 12 periods."""
 
     grain = serializers.ChoiceField(choices=Grain.choices, default=Grain.MONTH)
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    # Bounded: periods near year 1 or 9999 cannot be computed (their neighbours fall off the calendar).
+    start = serializers.DateField(required=False, validators=[validate_date_in_range])
+    end = serializers.DateField(required=False, validators=[validate_date_in_range])
 
     def validate(self, attrs):
         grain = attrs["grain"]

@@ -15,6 +15,7 @@ from metrics.models import Target
 from metrics.periods import period_start
 from pods.models import Pod
 from pods.scoping import is_uce_admin, pods_led_by, pods_visible_to
+from pods.validators import validate_date_in_range
 
 NOT_FOUND = OpenApiResponse(description="No such target, or one outside the caller's scope (indistinguishable).")
 FORBIDDEN = OpenApiResponse(description="The caller may see this pod's targets but not change them.")
@@ -46,6 +47,12 @@ class EditablePodField(serializers.SlugRelatedField):
         request = self.context.get("request")
         return pods_targets_editable_by(request.user) if request is not None else Pod.objects.none()
 
+    def to_internal_value(self, data):
+        # PostgreSQL refuses NUL in text: such a slug names no pod, and must not reach the query.
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        return super().to_internal_value(data)
+
 
 class TargetSerializer(serializers.ModelSerializer):
     pod = EditablePodField(
@@ -58,6 +65,7 @@ class TargetSerializer(serializers.ModelSerializer):
         model = Target
         fields = ["id", "pod", "metric", "grain", "period_start", "value"]
         read_only_fields = ["id"]
+        extra_kwargs = {"period_start": {"validators": [validate_date_in_range]}}
 
     def validate(self, attrs):
         grain = attrs.get("grain", getattr(self.instance, "grain", None))

@@ -3,6 +3,7 @@
 Each case runs Django in a fresh interpreter, because settings are read once per process.
 """
 
+import json
 import os
 import secrets
 import subprocess
@@ -79,3 +80,38 @@ def test_a_database_other_than_postgresql_is_refused(production_env, settings_mo
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_deploy_check_is_clean_even_of_warnings(production_env):
+    """OWASP ASVS 14.x: ``check --deploy`` finds nothing to warn about with production settings."""
+    production_env["SECRET_KEY"] = secrets.token_urlsafe(64)
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+SHOW_SECURITY_SETTINGS = """
+import django, json; django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "hsts": s.SECURE_HSTS_SECONDS, "hsts_subdomains": s.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    "ssl_redirect": s.SECURE_SSL_REDIRECT, "session_secure": s.SESSION_COOKIE_SECURE,
+    "session_httponly": s.SESSION_COOKIE_HTTPONLY, "session_samesite": s.SESSION_COOKIE_SAMESITE,
+    "csrf_secure": s.CSRF_COOKIE_SECURE, "csrf_httponly": s.CSRF_COOKIE_HTTPONLY,
+    "behind_proxy": s.UCE_BEHIND_PROXY, "axes_limit": s.AXES_FAILURE_LIMIT,
+    "axes_cooloff_minutes": s.AXES_COOLOFF_TIME.total_seconds() / 60,
+    "csp_scripts": s.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
+}))
+"""
+
+
+def test_production_sends_cookies_over_https_only_and_asks_browsers_to_stay_on_https(production_env):
+    result = run(["-c", SHOW_SECURITY_SETTINGS], production_env)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["hsts"] >= 31_536_000 and shown["hsts_subdomains"] and shown["ssl_redirect"]
+    assert shown["session_secure"] and shown["session_httponly"] and shown["session_samesite"] == "Lax"
+    assert shown["csrf_secure"] and shown["csrf_httponly"]
+    # Sign-in throttling: five failures, fifteen minutes; the address is the one the TLS proxy saw.
+    assert shown["axes_limit"] == 5 and shown["axes_cooloff_minutes"] == 15 and shown["behind_proxy"]
+    assert shown["csp_scripts"] == ["'self'"]

@@ -4,11 +4,13 @@ Configuration comes from environment variables; each has a default that is safe 
 developer's machine.  ``production.py`` removes the defaults that would be unsafe there.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("UCE_VAR_DIR", BASE_DIR / "var"))
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "csp",
+    "axes",
     "pods",
     "jobs",
     "metrics",
@@ -52,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "uce.security.RefuseMalformedRequestsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "uce.urls"
@@ -101,6 +109,55 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login throttling first: a locked-out account or address is refused before any password is compared.
+AUTHENTICATION_BACKENDS = ["uce.security.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# --- Security headers and cookies (every environment, so tests and browsers see what production sends;
+# production.py adds HTTPS-only settings: HSTS, Secure cookies, the redirect). ---
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Pages read the CSRF token from the page itself (forms, hx-headers), never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# A session lasts 12 hours from sign-in, not Django's two weeks (OWASP ASVS 3.3.2).
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 12 * 3600))
+
+# Content-Security-Policy (django-csp): scripts and styles come from our own static files only, never
+# inline and never eval'd (htmx and Chart.js are vendored; page data travels in json_script blocks).
+# The API docs page relaxes it for Swagger UI's own stylesheet and images (uce/api_router.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttling (django-axes, OWASP ASVS 2.2.1): after AXES_FAILURE_LIMIT failed sign-ins for one
+# username, or from one address, further sign-ins for it (or from it) are refused for the cool-off
+# period, the right password included. Counters are never reset by a success: a success of the
+# attacker's own account would otherwise clear the failures their address piled up on others.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "uce.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "uce.security.client_ip"
+AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are still logged as warnings
+# Behind a reverse proxy, the client's address is the one the proxy appended to X-Forwarded-For.
+UCE_BEHIND_PROXY = env_bool("UCE_BEHIND_PROXY", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -174,6 +231,17 @@ CELERY_BEAT_SCHEDULE = {
     # Ticks that wait behind a slow run expire instead of piling up.
     "refresh-dirty-metrics": {
         "task": "metrics.tasks.refresh_dirty_metrics",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Work whose task could not be sent (broker down when it was asked for) is sent again.
+    "resend-pending-recomputes": {
+        "task": "metrics.tasks.resend_pending_recomputes",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "resend-pending-imports": {
+        "task": "jobs.tasks.resend_pending_imports",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

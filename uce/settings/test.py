@@ -20,3 +20,6 @@ STORAGES = {
 
 # WhiteNoise looks files up per request instead of scanning STATIC_ROOT (not collected in tests).
 WHITENOISE_AUTOREFRESH = True
+
+# Login throttling stays on (its tests sign in through the real form); client.force_login bypasses it.
+AXES_ENABLED = True
