@@ -1,29 +1,56 @@
-"""Writing the rows of a file: COPY into a staging table, checks in SQL, then one set-based upsert.
+"""Writing the rows of a file: COPY into staging, every check in SQL, then one UPDATE and one INSERT.
 
-For every kind but ``pods`` and ``staff`` the rows stream into a temporary staging table with
-PostgreSQL ``COPY`` (rows with problems too, with what could be read of them); references
-(accounts, pods, users, contacts) and keys repeated in the file are then checked with one
-set-based query each, so their errors carry line numbers too; and only when the whole file is
-clean does one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` write the target table.  Its
-``WHERE ... IS DISTINCT FROM`` leaves identical rows alone, so re-importing a file rewrites
-nothing (and marks nothing dirty).  A fact keeps the pod it was first created under: ``pod_id``
-is written on insert only.
+For every kind but ``pods`` and ``staff``, Python only splits the CSV into records and strips
+the values (``parsing.stream_rows``); everything else is set-based, in PostgreSQL:
+
+1. **Staging.**  The records stream with ``COPY`` into a table of text columns, each with its
+   line number.
+2. **Checks**, in two ``CREATE TABLE ... AS SELECT``.  The first checks every cell by its
+   column's rule (``schema.CellSql``: regular expressions and digit counts that make the casts
+   safe, and the parsers' own words for the report).  The second types the accepted values,
+   looks up the references (account, pod, user, contact), checks each row across its columns
+   (``decided_at`` not before ``created_at``, ...) and computes the values of the target table's
+   columns.  The parsers without SQL (Django's validators) run in Python once per distinct value,
+   and what they refuse joins the first statement as a table.  Each possible problem is a column
+   of the result, NULL when there is none; one query then lists the first problems by line, with
+   the keys the file repeats, and counts them all.
+3. **Writing**, only when the whole file is clean: one ``UPDATE`` rewrites the existing rows
+   whose values differ (``IS DISTINCT FROM`` leaves identical rows alone, so re-importing a file
+   rewrites and marks nothing), then one ``INSERT`` adds the new keys; should another writer add
+   one of them meanwhile, ``ON CONFLICT`` updates it instead.  A fact keeps the pod it was first
+   created under: ``pod_id`` is written on insert only.
+
+The work tables are ``UNLOGGED`` rather than temporary because PostgreSQL's parallel workers can
+read the former, not the latter: the cell checks, most of the checking time, then run on every
+core.  They are never committed: dropped at the end, or gone with the transaction's rollback.
+
+A large import into a table no larger than it (a first load) would spend most of its time
+threading a million rows one by one into each index of the table; building an index afresh
+sorts instead, several times faster.  So when at least :data:`BULK_ROWS` new rows go into a
+table that has fewer rows than that yet, the table's plain indexes (those of no constraint,
+not unique) are dropped and built again, in the same transaction, under an ``ACCESS EXCLUSIVE``
+lock that also holds readers back until the commit.  Waiting for that lock gives up after
+:data:`LOCK_WAIT` and the import goes the ordinary way.  Constraints are never touched: keys,
+foreign keys and checks are enforced throughout.
 
 ``pods`` and ``staff`` files are a line per pod or person, so they go through the ORM: a pod's
 leaders are a many-to-many set, and a change of assignment must go through
 ``pods.services.assignment_reassign``, the one definition of a reassignment.
 
-Every SQL string here is assembled from the constants of this module (table and column names),
-never from the file's content, which only ever travels as COPY data or query parameters.
+Every SQL string here is assembled from the constants of this module and of ``schema`` (table
+and column names, rules), never from the file's content, which only ever travels as COPY data,
+query parameters or column values.
 """
 
+import contextlib
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import Max
 
 from pods.models import Account, Assignment, Contact, Pod, User
@@ -31,21 +58,29 @@ from pods.services import assignment_reassign
 
 from ..models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from ..signals import facts_bulk_written
-from .parsing import ErrorLog, Header, ImportRejected
-from .schema import KINDS, Kind
+from . import parsing
+from .parsing import ErrorLog, Header, ImportRejected, Progress
+from .schema import KINDS, Column, Kind, RowCheckSql, sql_text, sql_words
 
 ANALYZE_AFTER_ROWS = 10_000
+BULK_ROWS = 100_000  # new rows from which a table smaller than that has its plain indexes built afresh
+LOCK_WAIT = "2s"  # how long a bulk import waits to have its table to itself before going the ordinary way
+PYTHON_BATCH = 200  # distinct values (of at most csv.field_size_limit characters) checked in Python at a time
+
 
 Rows = Iterable[tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Written:
+    """What an import wrote: rows created and updated, and how many rows its file has."""
+
     created: int
     updated: int
+    read: int = 0
 
     @property
-    def rows(self) -> int:
+    def changed(self) -> int:
         return self.created + self.updated
 
 
@@ -68,8 +103,10 @@ class Reference:
 class Field:
     """A column of the target table: the SQL giving its value, and the CSV column it comes from.
 
-    A field whose CSV column is absent from the file is left as it is on update (an empty cell,
-    by contrast, clears it); ``insert_only`` fields are never updated.
+    ``expression`` reads the typed values of the row as ``s.<CSV column>`` (NULL when empty) and
+    the referenced rows by their aliases (``a.pod_id``).  A field whose CSV column is absent from
+    the file is left as it is on update (an empty cell, by contrast, clears it); ``insert_only``
+    fields are never updated.
     """
 
     column: str
@@ -80,11 +117,10 @@ class Field:
 
 @dataclass(frozen=True)
 class Check:
-    """A set-based check of the staged rows: SQL selecting ``line`` and values, and how to word them."""
+    """A check across the referenced rows of a row: the SQL of its reason (NULL when there is none)."""
 
     column: str
-    select: str
-    message: Callable[..., str]
+    error: str
 
 
 @dataclass(frozen=True)
@@ -133,11 +169,11 @@ def _text(name: str) -> Field:
 
 CONTACT_OF_ANOTHER_ACCOUNT = Check(
     "contact",
-    """SELECT s.line, s.contact, s.account FROM {staging} s
-       JOIN pods_contact c ON c.external_id = s.contact
-       JOIN pods_account a ON a.external_id = s.account
-       WHERE c.account_id <> a.id""",
-    lambda contact, account: f'Contact "{contact}" belongs to another account than "{account}".',
+    "CASE WHEN c.account_id <> a.id THEN "
+    + sql_words(
+        'Contact "{contact}" belongs to another account than "{account}".', contact="s.contact", account="s.account"
+    )
+    + " END",
 )
 
 LOADS: dict[str, TableLoad] = {
@@ -220,127 +256,409 @@ def register_kind(kind: Kind, table_load: TableLoad) -> None:
     LOADS[kind.name] = table_load
 
 
-def load(kind: Kind, rows: Rows, header: Header, log: ErrorLog) -> Written:
-    """Write the rows of a file of ``kind``, or raise :class:`ImportRejected` with every error.
+def load(kind: Kind, path: Path, header: Header, progress: Progress | None = None) -> Written:
+    """Write the file at ``path`` of ``kind``, or raise :class:`ImportRejected` with every error.
 
     Runs inside the caller's transaction: nothing is written unless the whole file is clean.
     """
-    if kind.name == "pods":
-        return load_pods(rows, header.present, log)
-    if kind.name == "staff":
-        return load_staff(rows, header.present, log)
-    return StagedLoad(kind, LOADS[kind.name], header, log).run(rows)
+    if kind.name not in ORM_LOADS:
+        return StagedLoad(kind, LOADS[kind.name], header).run(path, progress)
+    _, rows = parsing.scan(kind, path)  # a line per pod or person: small
+    if progress is not None:
+        progress(0, rows)
+    log = ErrorLog()
+    try:
+        written = ORM_LOADS[kind.name](
+            parsing.parsed_rows(kind, path, header, log, progress, rows), header.present, log
+        )
+    except ImportRejected as rejected:
+        rejected.rows = rows
+        raise
+    return replace(written, read=rows)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A column of the checked rows holding one kind of problem: where it goes in the report, and its SQL."""
+
+    column: str
+    position: int  # of the column in the file's header (or after its last column)
+    sql: str
 
 
 class StagedLoad:
-    """COPY into a temporary table, set-based checks, one upsert."""
+    """COPY into staging, every check set-based, an UPDATE and an INSERT."""
 
-    def __init__(self, kind: Kind, spec: TableLoad, header: Header, log: ErrorLog):
-        self.kind, self.spec, self.header, self.log = kind, spec, header, log
-        # A fresh name per import: several imports may run in one session (tests, the command).
-        self.staging = f"uce_import_{uuid.uuid4().hex[:12]}"
+    def __init__(self, kind: Kind, spec: TableLoad, header: Header):
+        self.kind, self.spec, self.header = kind, spec, header
+        self.log = ErrorLog()
+        self.rows = 0
+        # Fresh names per import: several imports may run in one session (tests, the command).
+        name = f"uce_import_{uuid.uuid4().hex[:12]}"
+        self.staging, self.cells, self.checked, self.refused = (
+            f"{name}_{step}" for step in ("staged", "cells", "checked", "refused")
+        )
+        self.problems: list[Problem] = []
 
-    def run(self, rows: Rows) -> Written:
+    def run(self, path: Path, progress: Progress | None = None) -> Written:
         with connection.cursor() as cursor:
-            columns = ", ".join(f"{column.name} {column.sql_type}" for column in self.kind.columns)
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.staging} (line integer NOT NULL, {columns}) ON COMMIT DROP")
-            staged = self._copy(cursor, rows)
-            # Temporary tables are never analysed automatically; the joins below need the statistics.
-            cursor.execute(f"ANALYZE {self.staging}")
-            self._check(cursor)
+            self._stage(cursor, path, progress)
+            refused = self._check_in_python(cursor)
+            self._check(cursor, refused)
+            self._check_rows_in_python(cursor)
+            self._report(cursor)
             if self.log:
-                raise ImportRejected(self.log)
-            written = self._upsert(cursor) if staged else Written(0, 0)
-            if written.rows > ANALYZE_AFTER_ROWS:
-                cursor.execute(f"ANALYZE {self.spec.table}")
-            cursor.execute(f"DROP TABLE {self.staging}")
-        if self.spec.is_fact and written.rows:
-            facts_bulk_written.send(sender=self.spec.model, kind=self.kind.name, rows=written.rows)
-        return written
+                raise ImportRejected(self.log, self.rows)
+            written = self._write(cursor) if self.rows else Written(0, 0)
+            cursor.execute(f"DROP TABLE IF EXISTS {self.staging}, {self.cells}, {self.checked}, {self.refused}")
+        if self.spec.is_fact and written.changed:
+            facts_bulk_written.send(sender=self.spec.model, kind=self.kind.name, rows=written.changed)
+        return replace(written, read=self.rows)
 
-    def _copy(self, cursor, rows: Rows) -> int:
-        names = self.kind.column_names
-        staged = 0
-        # Django's cursor wraps psycopg's, whose copy() streams rows to the server as they come.
-        with cursor.cursor.copy(f"COPY {self.staging} (line, {', '.join(names)}) FROM STDIN") as copy:
-            for line, values in rows:
-                copy.write_row((line, *(values[name] for name in names)))
-                staged += 1
-        return staged
+    # ---------- 1. staging ----------
 
-    def _errors(self, cursor, column: str, select: str, message: Callable[..., str]) -> None:
-        """Run one check: the first errors by line, and the count of all of them, in one query."""
+    def _stage(self, cursor, path: Path, progress: Progress | None) -> None:
+        names = self.header.names
+        # As the metric engine does: sorts and hashes of a million rows stay in memory, and JIT
+        # compilation, which costs more than it saves on these statements, stays off.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
+        total = parsing.estimate_rows(path)
+        if progress is not None:
+            progress(0, total)
+        columns = ", ".join(f"{name} text" for name in names)
+        cursor.execute(f"CREATE UNLOGGED TABLE {self.staging} ({columns}, line integer NOT NULL)")
+        # Django's cursor wraps psycopg's, whose copy() streams the rows to the server as they come.
+        with cursor.cursor.copy(f"COPY {self.staging} ({', '.join(names)}, line) FROM STDIN") as copy:
+            self.rows = parsing.stream_rows(self.kind, path, self.header, self.log, copy.write_row, progress, total)
+
+    def _cell(self, name: str) -> str:
+        """SQL of the text of a cell of the staging table (stripped already): NULL when empty."""
+        return f"nullif(r.{name}, '')"
+
+    # ---------- 2. checks ----------
+
+    def _python_columns(self) -> list[Column]:
+        return [column for column in self.kind.columns if column.name in self.header.present and column.sql is None]
+
+    def _check_in_python(self, cursor) -> set[str]:
+        """Run the parsers that have no SQL once per distinct value; return the columns with refused values.
+
+        The refused values and the reasons go to a table that the checking query joins.
+        """
+        refused = set()
+        for column in self._python_columns():
+            with connection.chunked_cursor() as values:
+                values.execute(f"SELECT DISTINCT {self._cell(column.name)} FROM {self.staging} r")  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+                while batch := values.fetchmany(PYTHON_BATCH):
+                    reasons = []
+                    for (value,) in batch:
+                        try:
+                            if value is not None:
+                                column.parse(value)
+                        except ValueError as error:
+                            reasons.append((column.name, value, str(error)))
+                    if reasons and not refused:
+                        cursor.execute(
+                            f"CREATE UNLOGGED TABLE {self.refused} (column_name text, value text, message text)"
+                        )
+                    if reasons:
+                        refused.add(column.name)
+                        cursor.executemany(f"INSERT INTO {self.refused} VALUES (%s, %s, %s)", reasons)  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+        return refused
+
+    def _position(self, column: str) -> int:
+        names = self.header.names
+        return names.index(column) if column in names else len(names)
+
+    def _check(self, cursor, refused: set[str]) -> None:
+        """Create the table of checked rows: the target's fields, and a column per kind of problem.
+
+        Two statements, each reading a million rows in parallel where PostgreSQL has the workers:
+        the first checks the cells, the costly part (it runs each cell's rule once), the second
+        types the accepted values, looks up the references and checks the rows.
+        """
+        kind, spec, present = self.kind, self.spec, self.header.present
+        cells, joins = [], []
+        for column in kind.columns:
+            if column.name not in present:
+                continue
+            cell = self._cell(column.name)
+            empty = sql_text("A value is required.") if column.required else "NULL"
+            if column.sql is not None:
+                reason = column.sql.at(cell)[0]
+            elif column.name in refused:
+                alias = f"x_{column.name}"
+                joins.append(
+                    f"LEFT JOIN {self.refused} {alias} ON {alias}.column_name = {sql_text(column.name)} "
+                    f"AND {alias}.value = {cell}"
+                )
+                reason = f"{alias}.message"
+            else:
+                reason = "NULL"
+            cells.append(f"{cell} AS {column.name}")
+            cells.append(f"CASE WHEN {cell} IS NULL THEN {empty} ELSE {reason} END AS {column.name}__error")
         cursor.execute(
-            f"SELECT *, count(*) OVER () FROM ({select}) found ORDER BY line LIMIT %s",  # noqa: S608
-            [self.log.limit],
-        )
-        found = cursor.fetchall()
-        errors = [{"line": row[0], "column": column, "message": message(*row[1:-1])} for row in found]
-        self.log.merge(errors, found[0][-1] if found else 0, self.header.names)
-
-    def _check(self, cursor) -> None:
-        for reference in self.spec.references:
-            self._errors(
-                cursor,
-                reference.column,
-                f"""SELECT s.line, s.{reference.column} FROM {self.staging} s
-                    LEFT JOIN {reference.table} r ON r.{reference.key} = s.{reference.column}
-                    WHERE s.{reference.column} IS NOT NULL AND r.id IS NULL""",  # noqa: S608
-                lambda value, noun=reference.noun: f'Unknown {noun} "{value}".',
-            )
-        for check in self.spec.checks:
-            self._errors(cursor, check.column, check.select.format(staging=self.staging), check.message)
-        key = ", ".join(f"s.{name}" for name in self.kind.key)
-        key_known = " AND ".join(f"s.{name} IS NOT NULL" for name in self.kind.key)
-        self._errors(
-            cursor,
-            self.kind.key[-1],
-            f"""SELECT line, first_line, {", ".join(self.kind.key)} FROM (
-                    SELECT s.line, {key}, row_number() OVER w AS repeat, first_value(s.line) OVER w AS first_line
-                    FROM {self.staging} s WHERE {key_known}
-                    WINDOW w AS (PARTITION BY {key} ORDER BY s.line)
-                ) keyed WHERE repeat > 1""",  # noqa: S608
-            lambda first_line, *values: self._repeated_key_message(first_line, values),
+            f"""CREATE UNLOGGED TABLE {self.cells} AS
+                SELECT r.line, {", ".join(cells)} FROM {self.staging} r {" ".join(joins)}"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
         )
 
-    def _repeated_key_message(self, first_line: int, values: tuple) -> str:
-        described = ", ".join(f'{name} "{value}"' for name, value in zip(self.kind.key, values, strict=True))
-        return f"The file already has a row with {described}, on line {first_line}."
-
-    def _upsert(self, cursor) -> Written:
-        spec = self.spec
-        fields = spec.fields
-        updated = [
-            field
-            for field in fields
-            if not field.insert_only
-            and field.column not in spec.conflict
-            and (field.source is None or field.source in self.header.present)
-        ]
-        joins = "\n".join(
-            f"{'JOIN' if reference.column in self.kind.required_columns else 'LEFT JOIN'} {reference.table} "
-            f"{reference.alias} ON {reference.alias}.{reference.key} = s.{reference.column}"
+        values = []
+        for column in kind.columns:
+            if column.name in present:
+                value = column.sql.at(f"e.{column.name}")[1] if column.sql is not None else f"e.{column.name}"
+                values.append(
+                    f"CASE WHEN e.{column.name}__error IS NULL THEN ({value})::{column.sql_type} END AS {column.name}, "
+                    f"e.{column.name} AS {column.name}__text, e.{column.name}__error"
+                )
+            else:
+                values.append(f"NULL::{column.sql_type} AS {column.name}, NULL::text AS {column.name}__text")
+        self.problems = self._problems()
+        references = "\n".join(
+            f"LEFT JOIN {reference.table} {reference.alias} ON {reference.alias}.{reference.key} = s.{reference.column}"
             for reference in spec.references
         )
-        current = ", ".join(f"t.{field.column}" for field in updated)
-        incoming = ", ".join(f"EXCLUDED.{field.column}" for field in updated)
+        keys = [f"CASE WHEN s.{name} IS NOT NULL THEN s.{name}__text END AS key_{name}" for name in kind.key]
+        fields = [f"{field.expression} AS field_{field.column}" for field in spec.fields]
+        problems = [f"{problem.sql} AS problem_{number}" for number, problem in enumerate(self.problems)]
         cursor.execute(
-            f"""
-            WITH written AS (
-                INSERT INTO {spec.table} AS t ({", ".join(field.column for field in fields)})
-                SELECT {", ".join(field.expression for field in fields)}
-                FROM {self.staging} s
-                {joins}
-                ON CONFLICT ({", ".join(spec.conflict)}) DO UPDATE
-                SET {", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in updated)}
-                WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})
-                RETURNING xmax = 0 AS created
-            )
-            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
-            """  # noqa: S608
+            f"""CREATE UNLOGGED TABLE {self.checked} AS
+                SELECT s.line, {", ".join([*keys, *fields, *problems])}
+                FROM (SELECT e.line, {", ".join(values)} FROM {self.cells} e) s
+                {references}"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
         )
-        created, updated_count = cursor.fetchone()
-        return Written(created, updated_count)
+
+    def _problems(self) -> list[Problem]:
+        """The columns of problems of the checked rows, in the order the report lists a line's problems."""
+        kind, spec, present = self.kind, self.spec, self.header.present
+        problems = [
+            Problem(column.name, self._position(column.name), f"s.{column.name}__error")
+            for column in kind.columns
+            if column.name in present
+        ]
+        for check in kind.row_checks:
+            if isinstance(check, RowCheckSql):
+                for column, sql in check.problems(lambda name: f"s.{name}", lambda name: f"s.{name}__text"):
+                    problems.append(Problem(column, self._position(column), sql))
+        for reference in spec.references:
+            if reference.column in present:
+                unknown = sql_words(f'Unknown {reference.noun} "{{value}}".', value=f"s.{reference.column}")
+                sql = f"CASE WHEN s.{reference.column} IS NOT NULL AND {reference.alias}.id IS NULL THEN {unknown} END"
+                problems.append(Problem(reference.column, self._position(reference.column), sql))
+        for check in spec.checks:
+            if check.column in present:
+                problems.append(Problem(check.column, self._position(check.column), check.error))
+        return problems
+
+    def _check_rows_in_python(self, cursor) -> None:
+        """Run the row checks that have no SQL (a kind registered by another app may bring some) over every row."""
+        checks = [check for check in self.kind.row_checks if not isinstance(check, RowCheckSql)]
+        if not checks:
+            return
+        columns = self.kind.columns
+        cells = ", ".join(
+            self._cell(column.name) if column.name in self.header.present else "NULL" for column in columns
+        )
+        with connection.chunked_cursor() as rows:
+            rows.execute(f"SELECT r.line, {cells} FROM {self.staging} r ORDER BY r.line")  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+            while batch := rows.fetchmany(PYTHON_BATCH):
+                for line, *texts in batch:
+                    values = {
+                        column.name: _parsed_or_none(column, text) for column, text in zip(columns, texts, strict=True)
+                    }
+                    for check in checks:
+                        for column, message in check(values):
+                            self.log.add(line, column, message)
+
+    def _report(self, cursor) -> None:
+        """Add to the log the first problems of the checked rows, by line, and keys the file repeats; count all."""
+        problems = self.problems
+        rows = ", ".join(
+            f"({problem.position}, {number}, {sql_text(problem.column)}, s.problem_{number})"
+            for number, problem in enumerate(problems)
+        )
+        any_problem = f"num_nonnulls({', '.join(f's.problem_{number}' for number in range(len(problems)))}) > 0"
+        found = (
+            [
+                f"""SELECT s.line, v.position, v.number, v.column_name, v.message
+                FROM {self.checked} s CROSS JOIN LATERAL (VALUES {rows}) v(position, number, column_name, message)
+                WHERE {any_problem} AND v.message IS NOT NULL"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+            ]
+            if problems
+            else []
+        )
+        key = self.kind.key
+        described = sql_words(
+            "The file already has a row with "
+            + ", ".join(f'{name} "{{{name}}}"' for name in key)
+            + ", on line {first_line}.",
+            first_line="first_line",
+            **{name: f"key_{name}" for name in key},
+        )
+        partition = ", ".join(f'key_{name} COLLATE "C"' for name in key)
+        found.append(
+            f"""SELECT line, {self._position(key[-1])}, {len(problems)}, {sql_text(key[-1])}, {described}
+                FROM (
+                    SELECT line, {", ".join(f"key_{name}" for name in key)},
+                           row_number() OVER w AS repeat, first_value(line) OVER w AS first_line
+                    FROM {self.checked}
+                    WHERE {" AND ".join(f"key_{name} IS NOT NULL" for name in key)}
+                    WINDOW w AS (PARTITION BY {partition} ORDER BY line)
+                ) keyed
+                WHERE repeat > 1"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+        )
+        cursor.execute(
+            f"""SELECT line, column_name, left(message, {parsing.MAX_MESSAGE_LENGTH}), count(*) OVER ()
+                FROM ({" UNION ALL ".join(found)}) found (line, position, number, column_name, message)
+                ORDER BY line, position, number
+                LIMIT {self.log.limit}"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+        )
+        rows = cursor.fetchall()
+        errors = [{"line": line, "column": column, "message": message} for line, column, message, _ in rows]
+        self.log.merge(errors, rows[0][-1] if rows else 0, self.header.names)
+
+    # ---------- 3. writing ----------
+
+    def _updated_fields(self) -> list[Field]:
+        return [
+            field
+            for field in self.spec.fields
+            if not field.insert_only
+            and field.column not in self.spec.conflict
+            and (field.source is None or field.source in self.header.present)
+        ]
+
+    def _same_key(self) -> str:
+        return " AND ".join(f"t.{column} = s.field_{column}" for column in self.spec.conflict)
+
+    def _write(self, cursor) -> Written:
+        table = self.spec.table
+        alone = self._worth_rebuilding_indexes(cursor) and _locked_alone(cursor, table)
+        with _plain_indexes_rebuilt(cursor, table) if alone else contextlib.nullcontext():
+            updated = self._update(cursor)  # first: its join then meets only the rows that were there
+            created, also_updated = self._insert(cursor, alone)
+        if created + updated > ANALYZE_AFTER_ROWS:
+            cursor.execute(f"ANALYZE {table}")
+        return Written(created, updated + also_updated)
+
+    def _update(self, cursor) -> int:
+        """Rewrite the existing rows whose values differ; return how many."""
+        fields = self._updated_fields()
+        if not fields:
+            return 0
+        cursor.execute(
+            f"""UPDATE {self.spec.table} t
+                SET {", ".join(f"{field.column} = s.field_{field.column}" for field in fields)}
+                FROM {self.checked} s
+                WHERE {self._same_key()}
+                  AND ROW({", ".join(f"t.{field.column}" for field in fields)})
+                      IS DISTINCT FROM ROW({", ".join(f"s.field_{field.column}" for field in fields)})"""  # noqa: S608
+        )
+        return cursor.rowcount
+
+    def _insert(self, cursor, alone: bool) -> tuple[int, int]:
+        """Add the rows whose keys the table does not have; return how many, and how many were updated instead.
+
+        Unless the import has the table to itself, another writer (the log-activity form, say) may
+        add one of those keys meanwhile: ``ON CONFLICT`` then updates that row with the file's values.
+        """
+        columns = [field.column for field in self.spec.fields]
+        insert = f"""INSERT INTO {self.spec.table} AS t ({", ".join(columns)})
+            SELECT {", ".join(f"s.field_{column}" for column in columns)}
+            FROM {self.checked} s
+            WHERE NOT EXISTS (SELECT FROM {self.spec.table} t WHERE {self._same_key()})"""  # noqa: S608
+        if alone:
+            cursor.execute(insert)
+            return cursor.rowcount, 0
+        fields = self._updated_fields()
+        on_conflict = (
+            f"""DO UPDATE SET {", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in fields)}
+                WHERE ROW({", ".join(f"t.{field.column}" for field in fields)})
+                      IS DISTINCT FROM ROW({", ".join(f"EXCLUDED.{field.column}" for field in fields)})"""
+            if fields
+            else "DO NOTHING"
+        )
+        cursor.execute(
+            f"""WITH written AS (
+                    {insert}
+                    ON CONFLICT ({", ".join(self.spec.conflict)}) {on_conflict}
+                    RETURNING xmax = 0 AS created
+                )
+                SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written"""  # noqa: S608
+        )
+        return cursor.fetchone()
+
+    def _worth_rebuilding_indexes(self, cursor) -> bool:
+        """Are at least BULK_ROWS rows new to a table that has fewer rows than that?
+
+        The planner's estimate of the table's size spares the count of new rows when the table is
+        at least as large as the file (a file imported again, say).
+        """
+        if self.rows < BULK_ROWS:
+            return False
+        cursor.execute(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [self.spec.table]
+        )
+        (existing,) = cursor.fetchone()
+        if existing >= self.rows:
+            return False
+        cursor.execute(
+            f"""SELECT count(*) FROM {self.checked} s
+                WHERE NOT EXISTS (SELECT FROM {self.spec.table} t WHERE {self._same_key()})"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
+        )
+        (new,) = cursor.fetchone()
+        return new >= BULK_ROWS and new > existing
+
+
+def _parsed_or_none(column: Column, text: str | None) -> Any:
+    """The Python value of a cell, or ``None`` when it is empty or refused (its problem is reported already)."""
+    if text is None:
+        return None
+    try:
+        return column.parse(text)
+    except ValueError:
+        return None
+
+
+def _locked_alone(cursor, table: str) -> bool:
+    """Lock ``table`` against everyone else until the commit, if that comes within LOCK_WAIT; say whether it did."""
+    cursor.execute("SELECT current_setting('lock_timeout')")
+    (previous,) = cursor.fetchone()
+    try:
+        with transaction.atomic():  # a savepoint: a lock not granted leaves the import's transaction usable
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    except OperationalError:  # lock_not_available: readers or writers are at the table right now
+        return False
+    finally:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    return True
+
+
+@contextlib.contextmanager
+def _plain_indexes_rebuilt(cursor, table: str) -> Iterator[None]:
+    """Drop the indexes of ``table`` that back no constraint and are not unique; build them again afterwards.
+
+    Only ever in a transaction that holds the table alone: the indexes come back exactly as they
+    were (``pg_get_indexdef``), and should anything fail, the rollback restores them anyway.
+    """
+    cursor.execute(
+        """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+           WHERE i.indrelid = %s::regclass AND i.indisvalid AND NOT i.indisunique
+             AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+           ORDER BY 1""",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    yield
+    # CREATE INDEX refuses to run while deferred foreign-key checks are pending: run them now.
+    # (Every deferrable constraint of the schema is INITIALLY DEFERRED, so DEFERRED restores them.)
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for _, definition in indexes:
+        cursor.execute(definition)
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # ---------- pods and staff: a line per pod or person, through the ORM ----------
@@ -448,3 +766,6 @@ def load_staff(rows: Rows, present: frozenset[str], log: ErrorLog) -> Written:
     if log:
         raise ImportRejected(log)
     return Written(created, updated)
+
+
+ORM_LOADS: dict[str, Callable[[Rows, frozenset[str], ErrorLog], Written]] = {"pods": load_pods, "staff": load_staff}

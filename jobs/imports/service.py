@@ -1,10 +1,10 @@
-"""Running a CSV import: read the file twice as a stream, write it in one transaction, report.
+"""Running a CSV import: check the header, stream the file into PostgreSQL, check and write it there, report.
 
-The first pass checks the encoding, the CSV syntax and the header and counts the rows (the
-progress bar's total); the second validates row by row while the valid rows stream into
-PostgreSQL, where references and repeated keys are checked; only a clean file is written, in the
-same transaction.  Imports of one kind take turns (a transaction-level advisory lock), so two
-imports of the same file at once cannot race each other's upserts.
+The header is read and checked first; a count of the file's lines gives the progress bar a
+total at once.  Then, in one transaction, the rows stream into PostgreSQL, which checks every
+cell, reference and key set-based and writes a clean file (``loading.py``); the progress bar
+follows the reading.  Imports of one kind take turns (a transaction-level advisory lock), so
+two imports of the same file at once cannot race each other's writes.
 """
 
 import contextlib
@@ -80,20 +80,15 @@ def import_file(kind: str, path: Path | str, progress: Progress | None = None) -
     """Import the CSV file at ``path`` as ``kind``, synchronously; all or nothing."""
     spec = KINDS[kind]
     path = Path(path)
-    total = None
     try:
-        header, total = parsing.scan(spec, path)
-        if progress is not None:
-            progress(0, total)
-        log = parsing.ErrorLog()
+        header = parsing.read_header(spec, path)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [KIND_LOCK, ImportKind.values.index(kind)])
-            rows = parsing.parsed_rows(spec, path, header, log, progress, total)
-            written = loading.load(spec, rows, header, log)
+            written = loading.load(spec, path, header, progress)
     except ImportRejected as rejected:
-        return ImportResult(kind, total, errors=rejected.log.errors, error_count=rejected.log.count)
-    return ImportResult(kind, total, created=written.created, updated=written.updated)
+        return ImportResult(kind, rejected.rows, errors=rejected.log.errors, error_count=rejected.log.count)
+    return ImportResult(kind, written.read, created=written.created, updated=written.updated)
 
 
 @contextlib.contextmanager
@@ -205,5 +200,6 @@ def import_start(*, kind: str, file, created_by) -> ImportJob:
 
         run_import_task.delay(import_job.pk)
 
-    transaction.on_commit(enqueue, robust=False)
+    # robust: a broker outage must not fail the upload; beat re-sends pending imports.
+    transaction.on_commit(enqueue, robust=True)
     return import_job

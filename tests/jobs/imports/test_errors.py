@@ -306,3 +306,66 @@ def test_nothing_of_an_earlier_valid_kind_is_lost_when_a_later_file_fails(accoun
     assert Lead.objects.get(external_id="L-1").status == "open"
     for model in (Opportunity, Order, AdoptionReading, SupportTicket, Target):
         assert not model.objects.exists()
+
+
+def test_values_spanning_lines_and_blank_lines_keep_the_line_numbers_of_the_file(accounts, csv_file):
+    path = csv_file(
+        "external_id,occurred_at,account,job,channel,kind,notes\n"  # 1
+        'ACT-1,2026-03-01T09:30:00Z,ACME,learn,digital,call,"first\n'  # 2
+        "second\n"  # 3
+        'third"\n'  # 4
+        "\n"  # 5
+        "ACT-2,2026-03-01T09:30:00Z,GHOST,learn,digital,call,\n"  # 6
+        'ACT-3,2026-03-01T09:30:00Z,ACME,learn,fax,call,"a note\n'  # 7
+        'on two lines"\n'  # 8
+        "ACT-4,2026-03-01T09:30:00,ACME,learn,digital,call,\n"  # 9
+        "ACT-1,2026-03-01T09:30:00Z,ACME,learn,digital,call,\n"  # 10
+    )
+    result = rejected("activities", path)
+    assert where(result) == [(6, "account"), (7, "channel"), (9, "occurred_at"), (10, "external_id")]
+    assert "line 2" in result.errors[-1]["message"]
+    assert result.rows == 5
+
+
+def test_a_refused_username_is_named_on_every_line_that_has_it(accounts, csv_file):
+    rows = "".join(
+        f"ACT-{n},2026-03-01T09:30:00Z,ACME,learn,digital,call,{'not a name!' if n % 3 == 0 else 'mlopez'}\n"
+        for n in range(9)
+    )
+    result = rejected("activities", csv_file(ACTIVITY_HEADER.rstrip("\n") + ",staff\n" + rows))
+    assert where(result) == [(2, "staff"), (5, "staff"), (8, "staff")]
+    assert {error["message"] for error in result.errors} == {'"not a name!" is not a valid username.'}
+
+
+def test_invalid_utf8_far_into_the_file_is_named_by_its_line(accounts, csv_file):
+    rows = [f"A-{n},Account {n},dach\n".encode() for n in range(20_000)]
+    rows[15_000] = "A-15000,Müller,dach\n".encode("latin-1")  # line 15002
+    result = rejected("accounts", csv_file(b"external_id,name,pod\n" + b"".join(rows)))
+    assert where(result) == [(15_002, None)]
+    assert "Line 15002 is not valid UTF-8" in result.errors[0]["message"]
+
+
+def test_a_nul_byte_far_into_the_file_is_named_by_its_line(accounts, csv_file):
+    rows = [f"A-{n},Account {n},dach\n".encode() for n in range(20_000)]
+    rows[12_345] = b"A-12345,Acc\x00ount,dach\n"
+    result = rejected("accounts", csv_file(b"external_id,name,pod\n" + b"".join(rows)))
+    assert where(result) == [(12_347, None)]
+    assert "NUL" in result.errors[0]["message"]
+    assert not Account.objects.filter(external_id="A-1").exists()
+
+
+def test_every_error_is_counted_and_the_report_keeps_the_first_by_line(accounts, csv_file):
+    """Errors of several kinds (cells, rows, references, repeated keys) past the report's limit."""
+    rows = []
+    for n in range(3000):
+        account = "GHOST" if n % 2 else "ACME"
+        status = "won" if n % 3 == 0 else "open"  # won needs closed_at
+        rows.append(f"O-{n % 2500},{account},1,2026-03-05T00:00:00Z,{status}\n")
+    result = rejected("opportunities", csv_file("external_id,account,amount,created_at,status\n" + "".join(rows)))
+    expected = 1500 + 1000 + 500  # unknown accounts, missing closed_at, repeated external_ids
+    assert result.error_count == expected
+    assert len(result.errors) == MAX_REPORTED_ERRORS
+    lines = [error["line"] for error in result.errors]
+    assert lines == sorted(lines)
+    assert lines[0] == 2
+    assert not Opportunity.objects.exists()

@@ -324,3 +324,19 @@ def test_a_fact_import_tells_the_metrics_in_its_transaction_and_a_no_op_does_not
     finally:
         facts_bulk_written.disconnect(receiver)
     assert sent == [(Order, "orders", 1, True)]
+
+
+def test_values_are_read_without_the_spaces_around_them(organisation, csv_file):
+    # A no-break space and an em space, as spreadsheets leave them, count as spaces too.
+    path = csv_file(
+        "external_id , occurred_at,account,job,channel,kind,minutes,notes\n"
+        "  ACT-7\t,\u00a02026-03-01T09:30:00Z ,ACME\u2003,learn , digital,call, 15 ,   \n"
+    )
+    import_ok("activities", path)
+    activity = Activity.objects.get(external_id="ACT-7")
+    assert (activity.account.external_id, activity.channel, activity.minutes, activity.notes) == (
+        "ACME",
+        "digital",
+        15,
+        "",
+    )
