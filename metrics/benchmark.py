@@ -41,6 +41,8 @@ from django.urls import include, path, reverse
 
 from pods.choices import BUYING_JOB_ORDER
 
+from .demo import MINUTES  # how long each kind of activity takes, as in the demo
+
 # ---------------------------------------------------------------------------------------------------------------
 # Sizes and the shape of the generated organisation
 # ---------------------------------------------------------------------------------------------------------------
@@ -123,21 +125,6 @@ KINDS = {
     ("support", "digital"): ("ticket", "email"),
     ("support", "in_person"): ("health_check", "call"),
     ("support", "partner"): ("health_check",),
-}
-MINUTES = {
-    "email": (5, 20),
-    "webinar": (30, 60),
-    "event": (60, 240),
-    "call": (15, 45),
-    "meeting": (30, 90),
-    "demo": (45, 90),
-    "proposal": (60, 180),
-    "negotiation": (30, 120),
-    "onboarding": (45, 120),
-    "installation": (120, 480),
-    "training": (45, 180),
-    "ticket": (10, 60),
-    "health_check": (30, 90),
 }
 NOTES = (
     "New stakeholder from finance joined the thread",
