@@ -236,8 +236,11 @@ def _claim(cursor, pod_ids: list[int] | None, limit: int) -> list[int]:
     return [row[0] for row in cursor.fetchall()]
 
 
-def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> int:
-    """Recompute the dirty periods of the claimed pods. Runs inside the claiming transaction."""
+def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> tuple[int, list[int]]:
+    """Recompute the dirty periods of the claimed pods. Runs inside the claiming transaction.
+
+    Returns the number of snapshots written and the pods actually computed.
+    """
     steps = 2 + len(FAMILIES)
     # Sorts for medians, windows and distinct counts stay in memory instead of spilling to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -248,11 +251,6 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
     cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
     cursor.execute(GRAINS_SQL)
     cursor.execute(
-        "CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS "
-        "SELECT id AS pod_id, timezone AS tz FROM pods_pod WHERE id = ANY(%s)",
-        [claimed],
-    )
-    cursor.execute(
         """
         CREATE TEMP TABLE uce_ranges ON COMMIT DROP AS
         WITH taken AS (DELETE FROM metrics_dirtyrange WHERE pod_id = ANY(%s) RETURNING pod_id, from_day, to_day)
@@ -260,6 +258,14 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
         """,
         [claimed],
     )
+    # A pod whose marks were taken by a refresh that committed just before this claim locked its
+    # row has nothing left to do: only pods with marks taken here are computed.
+    cursor.execute(
+        "CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS "
+        "SELECT id AS pod_id, timezone AS tz FROM pods_pod WHERE id IN (SELECT pod_id FROM uce_ranges)"
+    )
+    cursor.execute("SELECT pod_id FROM uce_claimed ORDER BY pod_id")
+    computed = [row[0] for row in cursor.fetchall()]
     cursor.execute(
         "CREATE TEMP TABLE uce_horizon (pod_id bigint PRIMARY KEY, tz text, first_day date, last_day date) "
         "ON COMMIT DROP"
@@ -307,7 +313,7 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> i
     cursor.execute(STATE_SQL)
     if progress:
         progress(steps, steps)
-    return keys
+    return keys, computed
 
 
 def refresh(
@@ -328,9 +334,10 @@ def refresh(
             claimed = _claim(cursor, only, pods_per_batch)
             if not claimed:
                 break
-            result.snapshots += _compute_claimed(cursor, claimed, progress)
-        result.pods += len(claimed)
-        result.pod_ids.extend(claimed)
+            snapshots, computed = _compute_claimed(cursor, claimed, progress)
+        result.snapshots += snapshots
+        result.pods += len(computed)
+        result.pod_ids.extend(computed)
     return result
 
 

@@ -1,5 +1,6 @@
 """The metric engine on real Celery worker processes (Redis when available; see tests/workers.py)."""
 
+import contextlib
 import datetime as dt
 import re
 
@@ -115,12 +116,32 @@ def _pods_refreshed_by(worker) -> list[int]:
     return pods
 
 
+@contextlib.contextmanager
+def slow_snapshot_writes(seconds=0.4):
+    """Make each pod's snapshot write take a while, so one worker cannot drain every pod before the
+    other has picked up its task: the sharing is then shown, not left to timing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE FUNCTION uce_test_slow_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep({seconds}); RETURN NULL; END $$;
+            CREATE TRIGGER uce_test_slow_write AFTER INSERT ON metrics_podmetricsnapshot
+                FOR EACH STATEMENT EXECUTE FUNCTION uce_test_slow_write();
+            """
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP FUNCTION uce_test_slow_write() CASCADE")
+
+
 def test_two_workers_share_the_pods_and_agree_with_one(broker, start_worker):
     pods = [PodFactory(slug=f"share-{i}").pk for i in range(6)]
     insert_activities(pod_ids=pods, accounts_per_pod=20, activities=120_000)
     # One pod per transaction, so each refresh task hands pods out one at a time.
     first, second = start_worker("a", UCE_REFRESH_PODS_PER_BATCH="1"), start_worker("b", UCE_REFRESH_PODS_PER_BATCH="1")
-    with producer_on(broker):
+    with slow_snapshot_writes(), producer_on(broker):
         for _ in range(4):
             refresh_dirty_metrics.delay()
         wait_until(lambda: not DirtyRange.objects.exists() and not _refresh_running(), timeout=90, interval=0.5,
