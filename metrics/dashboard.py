@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, Count, Exists, F, Func, IntegerField, Max, Min, OuterRef, Q, Value, When, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
@@ -246,6 +246,66 @@ class JobGroup:
     staff: int
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What the dashboard says about its figures, read afresh on every request (never cached).
+
+    ``figures_version`` changes whenever anything the figures of a grain are made of changes: the
+    pod recomputed (its state's ``computed_at``, a clock reading), a snapshot of that grain written
+    or deleted, a target of that grain set, changed or removed.
+    The rendered figures are cached under it (:func:`figures_cache_key`).
+    """
+
+    computed_at: dt.datetime | None
+    pending_changes: bool
+    has_data: bool
+    figures_version: str
+    running_recompute: RecomputeRequest | None
+
+
+# One statement for the freshness line and the version of the figures. Every refresh of the pod
+# sets its state's computed_at; snapshots written otherwise change their count or newest time;
+# targets have no timestamp, so their values are hashed (a few rows per pod).
+FRESHNESS_SQL = """
+    SELECT
+        (SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = %(pod)s),
+        EXISTS (SELECT FROM metrics_dirtyrange WHERE pod_id = %(pod)s),
+        EXISTS (SELECT FROM metrics_podmetricsnapshot WHERE pod_id = %(pod)s),
+        concat_ws('/',
+            (SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = %(pod)s),
+            (SELECT concat_ws('/', count(*), max(computed_at))
+               FROM metrics_podmetricsnapshot WHERE pod_id = %(pod)s AND grain = %(grain)s),
+            (SELECT md5(coalesce(string_agg(concat_ws(':', metric, period_start, value), ','
+                                            ORDER BY metric, period_start), ''))
+               FROM metrics_target WHERE pod_id = %(pod)s AND grain = %(grain)s))
+"""
+
+
+def dashboard_freshness(pod: Pod, grain: str) -> Freshness:
+    """The pod's freshness and the version of its figures at ``grain``: two queries."""
+    with connection.cursor() as cursor:
+        cursor.execute(FRESHNESS_SQL, {"pod": pod.pk, "grain": grain})
+        computed_at, pending, has_data, version = cursor.fetchone()
+    return Freshness(
+        computed_at=computed_at,
+        pending_changes=pending,
+        has_data=has_data,
+        figures_version=version,
+        running_recompute=running_recompute(pod),
+    )
+
+
+def figures_cache_key(pod: Pod, state: DashboardState, freshness: Freshness) -> str:
+    """What the rendered figures depend on: the pod as shown, the page's state, and the data's version.
+
+    Nothing in the figures depends on who looks at them (access is checked before), so people who
+    may see the pod share the entry.  An entry never goes stale: any change gives a new key.
+    """
+    return "|".join(
+        (str(pod.pk), pod.slug, pod.name, pod.timezone, state.query(), str(local_today(pod)), freshness.figures_version)
+    )
+
+
 @dataclass
 class PodDashboard:
     """Everything the dashboard page renders for one pod and one state."""
@@ -325,8 +385,9 @@ def _chart_number(value):
     return None if value is None else float(value)
 
 
-def pod_dashboard(*, pod: Pod, state: DashboardState) -> PodDashboard:
+def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | None = None) -> PodDashboard:
     """Assemble the dashboard from snapshots: one series read covers the trend and the comparison period."""
+    freshness = freshness or dashboard_freshness(pod, state.grain)
     first = min(state.trend_first, state.comparison_period)
     series = pod_metric_series(pod=pod, grain=state.grain, first=first, last=state.period)
     by_start = {p.start: p for p in series.periods}
@@ -399,9 +460,9 @@ def pod_dashboard(*, pod: Pod, state: DashboardState) -> PodDashboard:
     return PodDashboard(
         pod=pod,
         state=state,
-        computed_at=series.computed_at,
-        pending_changes=series.pending_changes,
-        has_data=PodMetricSnapshot.objects.filter(pod=pod).exists(),
+        computed_at=freshness.computed_at,
+        pending_changes=freshness.pending_changes,
+        has_data=freshness.has_data,
         headline=[kpis[key] for key in HEADLINE_KEYS],
         jobs=jobs,
         across=[kpis[key] for key in ACROSS_KEYS],
@@ -411,7 +472,7 @@ def pod_dashboard(*, pod: Pod, state: DashboardState) -> PodDashboard:
         staffing=staffing,
         unstaffed=[row["label"] for row in staffing if not row["count"]],
         chart_data=chart_data,
-        running_recompute=running_recompute(pod),
+        running_recompute=freshness.running_recompute,
     )
 
 

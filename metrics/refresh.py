@@ -185,9 +185,11 @@ PRUNE_SQL = """
            OR s.period_start > h.last_day)
 """
 
+# clock_timestamp(), not now(): two refreshes in one transaction (a test, a savepoint) still differ, and
+# the dashboard's cached figures are keyed by this time (metrics.dashboard.FRESHNESS_SQL).
 STATE_SQL = """
     UPDATE metrics_podmetricstate st
-    SET computed_at = now(), first_day = h.first_day, last_day = h.last_day
+    SET computed_at = clock_timestamp(), first_day = h.first_day, last_day = h.last_day
     FROM uce_claimed c LEFT JOIN uce_horizon h ON h.pod_id = c.pod_id
     WHERE st.pod_id = c.pod_id
 """

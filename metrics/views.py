@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
 
 from pods.choices import BuyingJob
@@ -26,7 +27,9 @@ from .dashboard import (
     DRILLDOWNS,
     DashboardState,
     bounds_of,
+    dashboard_freshness,
     engaged_accounts_without_lead,
+    figures_cache_key,
     local_today,
     may_compare_pods,
     pod_comparison,
@@ -74,23 +77,36 @@ def _engaged_page(request, pod, state):
     return Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
 
 
+def _page_number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and int(value) > 0 else None
+
+
 @login_required
 @require_safe
 def dashboard(request, slug):
     pod = _visible_pod(request, slug)
     state = DashboardState.from_query(request.GET, today=local_today(pod))
     base_url = reverse("pod-dashboard", args=[pod.slug])
-    context = {"pod": pod, "state": state, "dashboard_url": base_url, "engaged": _engaged_page(request, pod, state)}
+    freshness = dashboard_freshness(pod, state.grain)
+    engaged_page = _page_number(request.GET.get("engaged_page"))
+    context = {
+        "pod": pod,
+        "state": state,
+        "dashboard_url": base_url,
+        "freshness": freshness,
+        # The figures and the engaged accounts are rendered once per version of the data (the cache
+        # tags of the template); these are assembled only when that rendering is not cached yet.
+        "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),
+        "engaged": SimpleLazyObject(lambda: _engaged_page(request, pod, state)),
+        "engaged_page": engaged_page or 1,
+        "figures_key": figures_cache_key(pod, state, freshness),
+        "grains": Grain.choices,
+        "compare_choices": COMPARE_CHOICES,
+    }
     template = _partial_for(request, "metrics/dashboard.html", {"engaged-accounts": "engaged"}, "body")
-    if not template.endswith("#engaged"):
-        context.update(
-            dashboard=pod_dashboard(pod=pod, state=state),
-            grains=Grain.choices,
-            compare_choices=COMPARE_CHOICES,
-        )
     query = state.query()
-    if request.GET.get("engaged_page"):
-        query += f"&engaged_page={context['engaged'].number}"
+    if engaged_page:
+        query += f"&engaged_page={engaged_page}"
     return _finish(request, render(request, template, context), f"{base_url}?{query}")
 
 

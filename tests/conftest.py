@@ -2,10 +2,19 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from pods.scoping import UCE_ADMINS_GROUP
 
 from .factories import AssignmentFactory, PodFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: rolled-back data must not meet another test's rendered figures."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -482,6 +482,47 @@ def test_freshness_and_pending_changes(client, leader_a, march):
     assert "Pending changes" in page.find(id="freshness").text()
 
 
+# --- Rendered figures are kept, but never shown stale ------------------------------------------------------------
+
+
+def test_figures_follow_a_recomputation_although_the_page_was_seen_before(client, leader_a, march):
+    assert headline(page_of(dashboard(client, leader_a)), "lead_volume").find(cls="headline-value").text() == "3"
+    LeadFactory(account=AccountFactory(pod=march), created_at=local(march, "2025-03-20 12:00"))
+    # Until the refresh, the page says its figures lack a change, and shows the figures it has.
+    page = page_of(dashboard(client, leader_a))
+    assert "Pending changes" in page.find(id="freshness").text()
+    assert headline(page, "lead_volume").find(cls="headline-value").text() == "3"
+    call_command("compute_metrics")
+    page = page_of(dashboard(client, leader_a))
+    assert headline(page, "lead_volume").find(cls="headline-value").text() == "4"
+    assert "Pending changes" not in page.find(id="freshness").text()
+
+
+def test_a_changed_target_shows_at_once(client, leader_a, march):
+    volume = headline(page_of(dashboard(client, leader_a)), "lead_volume").find(cls="status")
+    assert volume.text() == "✕ Off target"
+    # 3 leads against a target of 3: met. No recomputation is needed for a target.
+    march.targets.filter(metric="lead_volume").update(value=3)
+    volume = headline(page_of(dashboard(client, leader_a)), "lead_volume").find(cls="status")
+    assert "status-green" in volume.classes and volume.text() == "✓ On target"
+    march.targets.filter(metric="lead_volume").delete()
+    assert headline(page_of(dashboard(client, leader_a)), "lead_volume").find(cls="status").text() == "No target"
+
+
+def test_a_second_view_of_the_same_figures_reads_no_snapshot(client, leader_a, staff_a, march):
+    with CaptureQueriesContext(connection) as first:
+        leader_page = dashboard(client, leader_a)
+    with CaptureQueriesContext(connection) as second:
+        staff_page = dashboard(client, staff_a)
+    read_snapshots = [q["sql"] for q in second.captured_queries if 'metrics_podmetricsnapshot"."metrics' in q["sql"]]
+    assert read_snapshots == []
+    assert len(second.captured_queries) < len(first.captured_queries)
+    # Another person who may see the pod gets the same figures.
+    figures = page_of(leader_page).find(id="dashboard-body")
+    again = page_of(staff_page).find(id="dashboard-body")
+    assert [n.text() for n in figures.find_all(data_kpi=True)] == [n.text() for n in again.find_all(data_kpi=True)]
+
+
 def test_a_pod_without_data_shows_the_empty_state(client, leader_a, pod_a):
     page = page_of(dashboard(client, leader_a))
     assert page.find(data_empty_dashboard=True).find("h2").text() == "No data for Southeast US yet"

@@ -171,6 +171,17 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # CSV imports: the largest upload accepted (bytes).
 UCE_IMPORT_MAX_BYTES = int(os.environ.get("UCE_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
 
+# --- Cache: the dashboard's rendered figures, keyed by the version of their data (metrics.dashboard). ---
+# Each process keeps its own by default; CACHE_URL (redis://...) shares one among web servers.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}
+    )
+}
+
 # --- REST framework and OpenAPI ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
