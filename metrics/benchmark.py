@@ -616,15 +616,27 @@ class _StatementTimes:
     def __init__(self):
         self.seconds: dict[str, float] = {}
 
-    @staticmethod
-    def label(sql: str) -> str:
+    # (what the statement starts with or contains, what it does), in the order of the import (jobs.imports.loading)
+    LABELS = (
+        ("SELECT DISTINCT", "checks in Python, once per distinct value"),
+        ("_cells AS SELECT", "checking every cell (one pass over the staged rows)"),
+        ("_checked AS SELECT", "typing the values, looking up references, row checks (one pass)"),
+        ("SELECT line, column_name", "the error report (problems, repeated keys)"),
+        ("SELECT count(*) FROM uce_import_", "counting the new rows (whether to rebuild the indexes)"),
+        ("DROP INDEX", "dropping the plain indexes before a large first load"),
+        ("UPDATE jobs_activity", "update of the rows already there"),
+        ("INSERT INTO jobs_activity", "insert of the new rows (the dirty-marking trigger)"),
+        ("SET CONSTRAINTS ALL IMMEDIATE", "foreign-key checks of the new rows (pod, account, staff, contact)"),
+        ("CREATE INDEX", "rebuilding the plain indexes"),
+        ("ANALYZE", "ANALYZE"),
+    )
+
+    @classmethod
+    def label(cls, sql: str) -> str:
         text = " ".join(sql.split())
-        if "INSERT INTO jobs_activity" in text:
-            return "upsert into jobs_activity (its indexes, the dirty-marking trigger)"
-        if text.startswith("SELECT *, count(*) OVER ()"):
-            return "set-based checks (references, repeated keys)"
-        if text.startswith("ANALYZE"):
-            return "ANALYZE"
+        for start, label in cls.LABELS:
+            if start in text:
+                return label
         return "other statements"
 
     def __call__(self, execute, sql, params, many, context):
