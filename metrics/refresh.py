@@ -202,8 +202,8 @@ class RefreshResult:
     pod_ids: list[int] = field(default_factory=list)
 
 
-def mark_pods_dirty(pod_ids: Iterable[int] | None = None) -> None:
-    """Mark every period of the given pods (all pods when ``None``) dirty."""
+def mark_pods_dirty(pod_ids: Iterable[int] | None = None) -> int:
+    """Mark every period of the given pods (all pods when ``None``) dirty; return how many pods."""
     with connection.cursor() as cursor:
         if pod_ids is None:
             cursor.execute(
@@ -214,6 +214,7 @@ def mark_pods_dirty(pod_ids: Iterable[int] | None = None) -> None:
                 "INSERT INTO metrics_dirtyrange (pod_id, from_day, to_day) SELECT unnest(%s::bigint[]), NULL, NULL",
                 [list(pod_ids)],
             )
+        return cursor.rowcount
 
 
 def _ensure_state_rows(cursor) -> None:

@@ -10,8 +10,10 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from . import refresh
 from .models import RecomputeRequest
@@ -46,7 +48,12 @@ def refresh_dirty_metrics():
 
 @shared_task(**TASK_OPTIONS)
 def rebuild_all_metrics():
-    """Recompute every snapshot of every pod (beat: nightly). Skips if a rebuild is already running."""
+    """Recompute every snapshot of every pod (beat: nightly); return how many pods were marked.
+
+    Marks every pod dirty, asks ``UCE_REBUILD_WORKERS - 1`` refreshes to join in (each claims pods
+    the others have not: ``SKIP LOCKED``), then drains pods itself, so the rebuild spreads over the
+    idle workers of every host.  Skips, returning ``None``, if a rebuild is already running.
+    """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK_KEY])
         (acquired,) = cursor.fetchone()
@@ -54,7 +61,16 @@ def rebuild_all_metrics():
         logger.info("a full rebuild is already running; skipping this one")
         return None
     try:
-        return refresh.rebuild().snapshots
+        with transaction.atomic():
+            pods = refresh.mark_pods_dirty()
+        for _ in range(settings.UCE_REBUILD_WORKERS - 1):
+            try:
+                refresh_dirty_metrics.delay()
+            except BrokerError:  # the broker is down: this worker does the whole rebuild alone
+                logger.warning("could not ask other workers to join the rebuild", exc_info=True)
+                break
+        refresh.refresh()
+        return pods
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
+from kombu.exceptions import OperationalError as BrokerError
 
 from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot
-from metrics.tasks import REBUILD_LOCK_KEY, rebuild_all_metrics
+from metrics.tasks import REBUILD_LOCK_KEY, rebuild_all_metrics, refresh_dirty_metrics
 from tests.factories import (
     AccountFactory,
     ActivityFactory,
@@ -173,3 +174,29 @@ def test_incremental_refresh_fills_the_periods_a_growing_horizon_adds(pod_a):
     full = list(ordered.values_list("grain", "period_start", "period_end", "metrics"))
     assert incremental == full
     assert ("month", dt.date(2024, 1, 1)) in {(grain, start) for grain, start, _, _ in full}
+
+
+def test_the_nightly_rebuild_asks_other_workers_to_share_it(pod_a, pod_b, settings, monkeypatch):
+    ActivityFactory(account=AccountFactory(pod=pod_a), occurred_at=utc(2026, 3, 1, 3))
+    ActivityFactory(account=AccountFactory(pod=pod_b), occurred_at=utc(2026, 3, 2, 3))
+    settings.UCE_REBUILD_WORKERS = 3
+    asked = []
+    # What another worker would do on receiving the task: claim the pods nobody holds.
+    monkeypatch.setattr(refresh_dirty_metrics, "delay", lambda: asked.append(refresh.refresh(pods_per_batch=1)))
+    assert rebuild_all_metrics.apply().get() == 2
+    assert len(asked) == 2
+    assert not DirtyRange.objects.exists()
+    assert set(PodMetricSnapshot.objects.values_list("pod_id", flat=True)) == {pod_a.pk, pod_b.pk}
+
+
+def test_the_nightly_rebuild_runs_alone_when_the_broker_is_down(pod_a, settings, monkeypatch):
+    ActivityFactory(account=AccountFactory(pod=pod_a), occurred_at=utc(2026, 3, 1, 3))
+    settings.UCE_REBUILD_WORKERS = 4
+
+    def broker_down():
+        raise BrokerError("connection refused")
+
+    monkeypatch.setattr(refresh_dirty_metrics, "delay", broker_down)
+    assert rebuild_all_metrics.apply().get() == 1
+    assert not DirtyRange.objects.exists()
+    assert PodMetricSnapshot.objects.filter(pod=pod_a, grain="month", period_start=dt.date(2026, 3, 1)).exists()

@@ -237,6 +237,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 UCE_REFRESH_ON_COMMIT = env_bool("UCE_REFRESH_ON_COMMIT", True)
 # Pods one refresh transaction claims at a time (SKIP LOCKED): the unit several workers share out.
 UCE_REFRESH_PODS_PER_BATCH = int(os.environ.get("UCE_REFRESH_PODS_PER_BATCH", 20))
+# How many workers the nightly rebuild asks to share it (itself included): docs/SCALING.md.
+UCE_REBUILD_WORKERS = max(1, int(os.environ.get("UCE_REBUILD_WORKERS", 4)))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Ticks that wait behind a slow run expire instead of piling up.
