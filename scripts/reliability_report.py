@@ -7,12 +7,20 @@ The checks, in order (each one's output is kept in ``test-results/reliability/<s
 3. hostile inputs (``tests/test_hostile_input.py``);
 4. the fault tests (``tests/faults``, with the broker down for a minute instead of 10 s) and the
    real-worker tests that SIGKILL a worker mid-rebuild and mid-import;
-5. ``make audit``, when the Makefile has that target;
+5. the supply chain, as ``make audit`` runs it: bandit (a medium or high finding not marked as reviewed
+   fails), then pip-audit of the pinned requirements against PyPI's advisories, and against OSV's when
+   PyPI's could not be read;
 6. the load test (``scripts/loadtest.py``, two minutes by default: ``LOADTEST_SECONDS``).
 
 Every step runs even if an earlier one failed; the report says which failed, and the exit status is
-non-zero if any did.  The figures are read from what the steps print and from the files they write
-(pytest's JUnit XML, the fault tests' JSON, the load test's JSON) — none is typed in here.
+non-zero if any did.  One outcome is neither a pass nor a failure: pip-audit finding no advisory service it
+can read (no network, or a mirror without PyPI's per-release JSON).  The report then says "not run here"
+with the exact error, and that alone does not fail the run; a known vulnerability does, and so does a
+dependency that is really missing from PyPI.  ``make audit`` itself stays strict (``--strict``): on a
+machine with network it is the command that gives the real answer.
+
+The figures are read from what the steps print and from the files they write (pytest's JUnit XML, the
+fault tests' JSON, the load test's JSON, pip-audit's JSON) — none is typed in here.
 """
 
 import datetime as dt
@@ -23,6 +31,8 @@ import shlex
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import xml.etree.ElementTree as ET  # noqa: S405 (our own pytest's report)
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +47,17 @@ KILL_TESTS = [
     "tests/metrics/test_real_worker.py::test_a_worker_killed_mid_rebuild_loses_and_doubles_nothing",
     "tests/jobs/imports/test_real_worker.py",
 ]
+# As the Makefile's `audit` target runs them; pip-audit without --strict (a skipped package is judged below) and
+# with JSON output, so that findings, skipped packages and an unreachable service can be told apart.
+BANDIT = [str(VENV_BIN / "bandit"), "-r", "pods", "jobs", "metrics", "uce", "-ll", "--quiet"]
+PIP_AUDIT = [str(VENV_BIN / "pip-audit"), "-r", "requirements.txt", "--progress-spinner", "off"]
+PYPI_JSON = "https://pypi.org/pypi"  # where pip-audit's default service (pypi) reads a release's advisories
+# What pip-audit prints when it cannot talk to its service: requests' and pip-audit's own connection errors.
+UNREACHABLE = re.compile(
+    r"ConnectionError|NameResolutionError|Max retries exceeded|Failed to resolve|Could not connect|ConnectTimeout|"
+    r"ReadTimeout|timed out|SSLError|not redirecting|ServiceError|HTTPError",
+    re.IGNORECASE,
+)
 
 FAULTS = {
     "test_a_broker_outage_serves_stale_snapshots_keeps_writes_and_loses_no_work": (
@@ -82,6 +103,11 @@ class Step:
     junit: bool = False
     returncode: int | None = None
     seconds: float = 0.0
+    # Set after the run when the exit status alone does not tell: why the check could not be carried out here
+    # (not a failure of the code), or what failed although the command exited 0.
+    not_run: str | None = None
+    failure: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def log(self) -> Path:
@@ -93,7 +119,7 @@ class Step:
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0
+        return self.failure is None and (self.returncode == 0 or self.not_run is not None)
 
     def shown(self) -> str:
         """The command as one would type it from the project folder."""
@@ -143,9 +169,90 @@ class Step:
         return ", ".join(f"{count} {outcome}" for outcome, count in sorted(tally.items()))
 
 
-def has_make_target(target: str) -> bool:
-    makefile = (ROOT / "Makefile").read_text()
-    return re.search(rf"^{re.escape(target)}\s*:", makefile, re.MULTILINE) is not None
+def pip_audit_step(service: str) -> Step:
+    return Step(
+        f"pip-audit-{service}",
+        f"Supply chain: pip-audit ({service})",
+        [*PIP_AUDIT, "--vulnerability-service", service, "--format", "json", "--output",
+         str(OUT / f"pip-audit-{service}.json")],
+    )  # fmt: skip
+
+
+# --- pip-audit: findings, or no advisory service reachable -------------------------------------------------
+
+
+def fetch_error(url: str) -> str | None:
+    """Why ``url`` cannot be read (the HTTP status or the connection error), or None when it can."""
+    try:
+        with urllib.request.urlopen(url, timeout=30):  # noqa: S310 (a fixed https URL)
+            return None
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, OSError) as error:
+        return f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+
+
+def advisories_unreadable(name: str, version: str) -> str | None:
+    """Why PyPI's advisories for a release cannot be read although the release exists; None when the release
+    is really not on PyPI (no project page, or one that does not list it) or its advisories can be read."""
+    project_url, release_url = f"{PYPI_JSON}/{name}/json", f"{PYPI_JSON}/{name}/{version}/json"
+    try:
+        with urllib.request.urlopen(project_url, timeout=30) as answer:  # noqa: S310 (a fixed https URL)
+            releases = json.load(answer).get("releases", {})
+    except urllib.error.HTTPError as error:
+        return None if error.code == 404 else f"GET {project_url} answered HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return f"GET {project_url} failed: {getattr(error, 'reason', error)}"
+    if version not in releases:
+        return None
+    error = fetch_error(release_url)
+    return f"GET {release_url} answered {error}, though {project_url} lists {version}" if error else None
+
+
+def judge_pip_audit(step: Step) -> None:
+    """Tell a clean audit, known vulnerabilities (a failure), a dependency really missing from PyPI (a failure)
+    and an advisory service that could not be read (not run here) apart, from pip-audit's JSON and output."""
+    report = OUT / f"{step.name}.json"
+    output = step.output()
+    if not report.exists():
+        errors = [line.strip() for line in output.splitlines() if UNREACHABLE.search(line)]
+        if errors:
+            step.not_run = f"the advisory service could not be reached: `{errors[-1]}`"
+        elif step.ok:
+            step.failure = "pip-audit wrote no report"
+        return
+    dependencies = json.loads(report.read_text())["dependencies"]
+    vulnerable = [(dep, vuln) for dep in dependencies for vuln in dep.get("vulns", [])]
+    step.notes += [
+        f"{dep['name']} {dep['version']}: {vuln['id']} ({', '.join(vuln.get('aliases', [])) or 'no alias'}), "
+        f"fixed in {', '.join(vuln['fix_versions']) or 'no release yet'}"
+        for dep, vuln in vulnerable
+    ]
+    if vulnerable:
+        step.failure = f"{len(vulnerable)} known vulnerabilities"
+        return
+    skipped = [dep for dep in dependencies if "skip_reason" in dep]
+    audited = len(dependencies) - len(skipped)
+    looked_up = f"{audited} of {len(dependencies)} packages looked up, {len(skipped)} skipped"
+    step.notes.append(looked_up + (", 0 known vulnerabilities" if audited else ""))
+    if not skipped:
+        return
+    causes, missing = [], []
+    for dep in skipped:
+        release = re.search(r"(\S+) \(([^()]+)\)$", dep["skip_reason"])
+        cause = advisories_unreadable(*release.groups()) if release else None
+        if cause:
+            causes.append(cause)
+        else:
+            missing.append(dep["skip_reason"])
+    if missing:
+        step.failure = f"{len(missing)} packages could not be audited: {'; '.join(missing[:3])}"
+        return
+    step.not_run = (
+        f"the advisory service could not be read for {len(skipped)} of {len(dependencies)} packages: pip-audit "
+        f"said `{skipped[0]['skip_reason']}`; {causes[0]}"
+        + (f" (and likewise for the other {len(causes) - 1})" if len(causes) > 1 else "")
+    )
 
 
 def steps() -> list[Step]:
@@ -169,8 +276,10 @@ def steps() -> list[Step]:
             junit=True,
         ),
     ]
-    if has_make_target("audit"):
-        found.append(Step("audit", "Supply chain (make audit)", ["make", "--no-print-directory", "audit"]))
+    found += [
+        Step("bandit", "Supply chain: bandit", BANDIT),
+        pip_audit_step("pypi"),  # followed by the osv service when this one could not look every package up
+    ]
     found.append(
         Step(
             "load",
@@ -192,7 +301,18 @@ def steps() -> list[Step]:
 
 
 def status(step: Step) -> str:
+    if step.failure:
+        return f"**FAILED** ({step.failure})"
+    if step.not_run:
+        return f"not run here: {step.not_run}"
     return "passed" if step.ok else f"**FAILED** (exit {step.returncode})"
+
+
+def check(step: Step) -> str:
+    """The step's outcome in a word or two, for the summary table (the reasons are in its section)."""
+    if step.failure:
+        return "**FAILED**"
+    return "not run here" if step.not_run else status(step)
 
 
 def summary_lines(text: str, prefix: str) -> list[str]:
@@ -215,10 +335,11 @@ def fuzz_section(step: Step) -> tuple[list[str], str]:
     summary = summary_lines(step.output(), r"(api )?fuzz\w*:")
     body = [f"- Result: {status(step)} — tests {step.counts()} (a 5xx response fails its test)."]
     body += [f"- Printed: `{line}`" for line in summary]
-    examples = re.search(r"(\d+) examples", " ".join(summary))
-    errors = re.search(r"(\d+) server errors?", " ".join(summary))
-    if examples or errors:
-        figure = f"{examples[1] if examples else '?'} examples, {errors[1] if errors else '?'} server errors"
+    # One line per role: the figures are the sums over the roles.
+    examples = [int(n) for line in summary for n in re.findall(r"(\d+) examples", line)]
+    errors = [int(n) for line in summary for n in re.findall(r"(\d+) server errors?", line)]
+    if examples and len(errors) == len(examples):
+        figure = f"{sum(examples)} examples over {len(examples)} roles, {sum(errors)} server errors"
     else:
         figure = f"tests {step.counts()}; " + ("0 server errors" if step.ok else "see log")
     return body, figure
@@ -296,12 +417,19 @@ def load_section(step: Step) -> tuple[list[str], str, str]:
     body += [
         "",
         f"- Error rate: **{load['error_rate']:.3%}** (the run fails above 1 %).",
-        f"- Lag from an activity logged (`POST /api/activities/` answered) to the metrics API counting it: "
+        f"- Lag from an activity logged (`POST /api/activities/` answered) to the metrics API counting it (the "
+        f"dashboard renders the same snapshots, `metrics.selectors.pod_metric_series`): "
         f"median **{load['lag_median_seconds']} s**, max **{load['lag_max_seconds']} s** over "
         f"{load['lag_samples']} samples ({load['lag_not_shown']} not shown within 90 s).",
         "- The machine is shared with the load generator and the database (2 cores): latencies are an upper "
         "bound of what the application needs, not a capacity figure.",
     ]
+    if any(row["name"] == "sign in" for row in load["requests"]):
+        body.append(
+            "- `sign in`: every leader signs in during the first second (locust spawns them all at once), and each "
+            "sign-in hashes the password with Django's PBKDF2 on purpose slowly: a burst queued on 2 cores, not "
+            "the steady state."
+        )
     held = "held" if step.ok else "not held"
     total = load["requests"][-1]
     figure = f"{held}: {total['requests']} requests, {load['error_rate']:.2%} errors, p95 {total['p95_ms']:.0f} ms"
@@ -309,13 +437,47 @@ def load_section(step: Step) -> tuple[list[str], str, str]:
     return body, figure, lag
 
 
-def audit_section(step: Step) -> list[str]:
-    summary = [
-        line
-        for line in step.output().splitlines()
-        if re.search(r"vulnerab|no issues|issues identified|found \d+|^Total|severity", line, re.IGNORECASE)
+def bandit_section(step: Step) -> tuple[list[str], str]:
+    """Medium and high findings left (each fails the step) and those marked reviewed (``# nosec``)."""
+    output = step.output()
+    severity = re.search(r"Total issues \(by severity\):(.*?)Total issues \(by confidence\)", output, re.DOTALL)
+    counts = dict(re.findall(r"(Low|Medium|High): (\d+)", severity[1])) if severity else {}
+    reviewed = re.search(r"skipped due to specifically being disabled.*?: (\d+)", output)
+    issues = [
+        (block.splitlines()[0], location[1])
+        for block in output.split(">> Issue: ")[1:]
+        if (location := re.search(r"^\s*Location: (\S+)", block, re.MULTILINE))
     ]
-    return [f"- Result: {status(step)}."] + [f"- Printed: `{line.strip()}`" for line in summary[-6:]]
+    if counts:
+        figure = (
+            f"{int(counts.get('Medium', 0)) + int(counts.get('High', 0))} medium or high findings unreviewed, "
+            f"{reviewed[1] if reviewed else '?'} reviewed (`# nosec`)"
+        )
+    else:
+        figure = "no summary printed"
+    body = [f"- Result: {status(step)} — {figure}."]
+    body += [f"- Finding: `{location}` {issue}" for issue, location in issues]
+    return body, figure
+
+
+def pip_audit_sections(runs: list[Step]) -> tuple[list[str], str, Step]:
+    """The pip-audit runs (PyPI's service, then OSV's when needed) and the figure of the one that counts: the
+    first that looked every package up, else a failing one, else the reasons none could be carried out."""
+    body = []
+    for step in runs:
+        body += [f"- `{step.name}`: {status(step)}."]
+        body += [f"  - {note}" for note in step.notes]
+        body += [f"  - Command: `{step.shown()}` ({step.seconds:.0f} s)"]
+    deciding = next((step for step in runs if step.ok and not step.not_run), None)
+    deciding = deciding or next((step for step in runs if not step.ok), None)
+    if deciding:
+        service = deciding.name.removeprefix("pip-audit-")
+        figure = f"{deciding.notes[-1]} (service: {service})"
+        if not deciding.ok:
+            figure = "; ".join([deciding.failure or f"exit {deciding.returncode}", *deciding.notes])
+        return body, figure, deciding
+    reasons = "; ".join(f"{step.name.removeprefix('pip-audit-')}: {step.not_run}" for step in runs)
+    return body, f"not run here: {reasons}", runs[-1]
 
 
 def git_revision() -> str:
@@ -346,9 +508,13 @@ def write_report(ran: list[Step]) -> None:
     add("Faults", by_name["faults"], body)
     summary.append(("Faults survived", figure, by_name["faults"]))
     summary.append(("Rows lost (must be 0)", lost, by_name["faults"]))
-    if "audit" in by_name:
-        add("Supply chain", by_name["audit"], audit_section(by_name["audit"]))
-        summary.append(("Supply-chain audit", status(by_name["audit"]), by_name["audit"]))
+    body, figure = bandit_section(by_name["bandit"])
+    add("Supply chain: bandit", by_name["bandit"], body)
+    summary.append(("bandit: medium or high findings", figure, by_name["bandit"]))
+    audits = [step for step in ran if step.name.startswith("pip-audit-")]
+    body, figure, deciding = pip_audit_sections(audits)
+    sections.extend(["## Supply chain: pip-audit", "", *body, "", *PIP_AUDIT_NOTE, ""])
+    summary.append(("pip-audit: known vulnerabilities", figure, deciding))
     body, figure, lag = load_section(by_name["load"])
     add("Load", by_name["load"], body)
     summary.append(("Load held", figure, by_name["load"]))
@@ -365,9 +531,16 @@ def write_report(ran: list[Step]) -> None:
         "| Figure | Value | Check | Command |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {label} | {value} | {status(step)} | `{step.shown()}` |" for label, value, step in summary]
+    lines += [f"| {label} | {value} | {check(step)} | `{step.shown()}` |" for label, value, step in summary]
     lines += ["", *sections]
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
+
+
+PIP_AUDIT_NOTE = [
+    "pip-audit runs here without `--strict` and with JSON output so that the report can tell a finding from a "
+    "service it could not read; `make audit` runs it with `--strict`, which fails in both cases. On a machine "
+    "that reaches pypi.org's JSON API (or api.osv.dev), `make audit` is the real answer: see docs/SECURITY.md.",
+]
 
 
 def main() -> int:
@@ -375,9 +548,19 @@ def main() -> int:
     for stale in OUT.glob("**/*"):
         if stale.is_file():
             stale.unlink()
-    ran = steps()
-    for step in ran:
+    ran = []
+    for step in steps():
         step.run()
+        ran.append(step)
+        if step.name.startswith("pip-audit-"):
+            judge_pip_audit(step)
+            print(f"--- {step.name}: {status(step)}", flush=True)
+            if step.not_run and step.name == "pip-audit-pypi":
+                fallback = pip_audit_step("osv")
+                fallback.run()
+                judge_pip_audit(fallback)
+                print(f"--- {fallback.name}: {status(fallback)}", flush=True)
+                ran.append(fallback)
     write_report(ran)
     failed = [step.title for step in ran if not step.ok]
     outcome = f"FAILED: {', '.join(failed)}." if failed else "Every check passed."
