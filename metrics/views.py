@@ -220,12 +220,13 @@ def compare(request):
         "headers": _sort_headers(state, sort, descending),
         "sort": sort,
         "descending": descending,
+        "sort_query": {"sort": sort, "dir": "desc" if descending else "asc"},
         "grains": Grain.choices,
         "compare_choices": COMPARE_CHOICES,
         "compare_url": url,
     }
     template = _partial_for(request, "metrics/compare.html", {}, "table")
-    query = state.query(sort=sort, dir="desc" if descending else "asc")
+    query = state.query(**context["sort_query"])
     return _finish(request, render(request, template, context), f"{url}?{query}")
 
 

@@ -213,9 +213,12 @@ def bar(width, height=10):
 
 
 @register.simple_tag
-def query_with(state, **overrides):
-    """The dashboard state's query string with some values replaced: ``{% query_with state grain="week" %}``."""
-    return state.query(**overrides)
+def query_with(state, keep=None, **overrides):
+    """The dashboard state's query string with some values replaced: ``{% query_with state grain="week" %}``.
+
+    ``keep``: a dict of further values to carry (the comparison's sort), or nothing.
+    """
+    return state.query(**overrides, **(keep or {}))
 
 
 @register.simple_tag

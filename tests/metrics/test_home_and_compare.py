@@ -243,6 +243,20 @@ def test_column_headers_sort_and_say_how(client, admin_user, three_pods):
     assert "aria-sort" not in page.find("th", data_column="bookings").attrs
 
 
+def test_moving_to_another_period_keeps_the_sort(client, admin_user, three_pods):
+    page = page_of(compare(client, admin_user, sort="lead_volume", dir="desc"))
+    previous = page.find("a", rel="prev")
+    assert previous.attrs["href"] == (
+        "/pods/compare/?grain=month&period=2025-02-01&compare=previous&sort=lead_volume&dir=desc"
+    )
+    assert previous.attrs["hx-get"] == previous.attrs["href"] and previous.attrs["hx-target"] == "#compare"
+    assert (
+        page.find("a", rel="next")
+        .attrs["href"]
+        .endswith("period=2025-04-01&compare=previous&sort=lead_volume&dir=desc")
+    )
+
+
 def test_each_cell_opens_that_pods_dashboard_for_the_period(client, admin_user, three_pods):
     page = page_of(compare(client, admin_user, grain="quarter", period="2025-02-10", compare="last_year"))
     link = cell(page, "dach", "bookings").find("a").attrs["href"]
