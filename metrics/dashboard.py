@@ -268,18 +268,19 @@ class Freshness:
 # targets have no timestamp, so their values are hashed (a few rows per pod).
 FRESHNESS_SQL = """
     SELECT
-        (SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = %(pod)s),
-        EXISTS (SELECT FROM metrics_dirtyrange WHERE pod_id = %(pod)s),
-        EXISTS (SELECT FROM metrics_podmetricsnapshot WHERE pod_id = %(pod)s),
+        st.computed_at,
+        EXISTS (SELECT FROM metrics_dirtyrange WHERE pod_id = p.id),
+        EXISTS (SELECT FROM metrics_podmetricsnapshot WHERE pod_id = p.id),
         concat_ws('/',
-            (SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = %(pod)s),
+            st.computed_at,
             (SELECT concat_ws('/', count(*), max(computed_at))
-               FROM metrics_podmetricsnapshot WHERE pod_id = %(pod)s AND grain = %(grain)s),
+               FROM metrics_podmetricsnapshot WHERE pod_id = p.id AND grain = %(grain)s),
             (SELECT md5(coalesce(string_agg(concat_ws(':', metric, period_start, value), ','
                                             ORDER BY metric, period_start), ''))
-               FROM metrics_target WHERE pod_id = %(pod)s AND grain = %(grain)s)),
-        EXISTS (SELECT FROM metrics_recomputerequest
-                WHERE pod_id = %(pod)s AND status IN ('pending', 'running'))
+               FROM metrics_target WHERE pod_id = p.id AND grain = %(grain)s)),
+        EXISTS (SELECT FROM metrics_recomputerequest WHERE pod_id = p.id AND status IN ('pending', 'running'))
+    FROM (SELECT %(pod)s::bigint AS id) p
+    LEFT JOIN metrics_podmetricstate st ON st.pod_id = p.id
 """
 
 
