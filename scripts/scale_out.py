@@ -33,11 +33,8 @@ import argparse
 import contextlib
 import datetime as dt
 import os
-import platform
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +46,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.workers import WorkerProcess  # noqa: E402 (needs ROOT on the path)
+
 APPLICATION_NAME = "uce-scale-out"  # tags the workers' database sessions, to find their backends
 REFERENCE_TABLE = "scale_out_reference_snapshots"
 REFRESHED = re.compile(r"refreshed (\d+) snapshots of pods \[([\d, ]+)\]")
@@ -79,7 +80,6 @@ def configure_django(broker: str, queue: str) -> None:
     os.environ["CELERY_BROKER_URL"] = broker
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue
     os.environ["UCE_REFRESH_ON_COMMIT"] = "0"
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -97,34 +97,11 @@ def with_application_name(url: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class Worker:
-    """One ``celery worker`` process group with its log file."""
+class Worker(WorkerProcess):
+    """One worker of a run (the tests' worker process, on this run's database, broker and queue)."""
 
     def __init__(self, name: str, queue: str, env: dict, log_dir: Path):
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
-        command = [
-            sys.executable, "-m", "celery", "-A", "uce", "worker", "--loglevel", "INFO", "--concurrency", "1",
-            "--queues", queue, "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle",
-            "--without-heartbeat",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"worker {self.name} exited with {self.process.returncode}:\n{self.output()}")
-            if " ready." in self.output():
-                return
-            time.sleep(0.2)
-        raise SystemExit(f"worker {self.name} not ready after {timeout} s:\n{self.output()}")
+        super().__init__(env, queue, log_dir / f"{name}.log", name=name)
 
     def cpu_seconds(self) -> float:
         """CPU time of the worker's processes (the main one and its pool child), children included."""
@@ -144,18 +121,6 @@ class Worker:
             snapshots += int(match.group(1))
             pods.extend(int(pod) for pod in match.group(2).split(","))
         return pods, snapshots
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.log.close()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -264,7 +229,7 @@ def run_once(workers: int, *, queue: str, env: dict, log_dir: Path, activities_b
         per_worker = [worker.refreshed() for worker in started_workers]
     finally:
         for worker in started_workers:
-            worker.stop()
+            worker.stop(timeout=60)
 
     computed = [pod for pods, _ in per_worker for pod in pods]
     problems = []
@@ -319,11 +284,10 @@ def differing_snapshots() -> int:
 
 
 def machine() -> str:
-    cpu = platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-    memory = psutil.virtual_memory().total / 1024**3
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {memory:.1f} GiB, {platform.platform()}"
+    from metrics.benchmark import machine as measured_on  # what the benchmark reports, the same way
+
+    about = measured_on()
+    return f"{about['cpu']}, {about['memory']}, {about['os']}"
 
 
 def data_set() -> str:

@@ -107,25 +107,22 @@ def _forget_connections() -> None:
     app.__dict__.pop("amqp", None)
 
 
-class Worker:
-    """One ``celery worker`` process group; ``kill()`` SIGKILLs all of it at once."""
+class WorkerProcess:
+    """One ``celery -A uce worker`` process group on ``queue``, its output in ``log_path``.
 
-    def __init__(self, broker: Broker, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
-        env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL",)}
-        env.update({k: v for k, v in broker.env.items() if not k.startswith("_")})
-        env.update(
-            DATABASE_URL=database_url_of_test_db(),
-            DJANGO_SETTINGS_MODULE="uce.settings.test",
-            UCE_CELERY_EAGER="0",
-        )
-        env.update(extra_env or {})
+    ``kill()`` SIGKILLs all of it at once; ``stop()`` asks it to finish (SIGTERM), then kills it.
+    Also used by ``scripts/scale_out.py``.
+    """
+
+    def __init__(self, env: dict, queue: str, log_path: Path, *, concurrency: int = 1, name: str | None = None):
+        self.name = name or f"test-{uuid.uuid4().hex[:6]}"
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop/kill)
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "uce", "worker", "--loglevel", "INFO",
-                "--concurrency", str(concurrency), "--queues", broker.env["_queue"],
-                "--hostname", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle",
+                "--concurrency", str(concurrency), "--queues", queue,
+                "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle",
             ],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -134,11 +131,11 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.output()}")
+                raise AssertionError(f"worker {self.name} exited with {self.process.returncode}:\n{self.output()}")
             if " ready." in self.output():
                 return
             time.sleep(0.2)
-        raise AssertionError(f"worker not ready after {timeout} s:\n{self.output()}")
+        raise AssertionError(f"worker {self.name} not ready after {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -149,16 +146,31 @@ class Worker:
         self.process.wait(timeout=30)
         self.log.close()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
                 return
         self.log.close()
+
+
+class Worker(WorkerProcess):
+    """A worker on the test database and the test's broker and queue."""
+
+    def __init__(self, broker: Broker, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
+        env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL",)}
+        env.update({k: v for k, v in broker.env.items() if not k.startswith("_")})
+        env.update(
+            DATABASE_URL=database_url_of_test_db(),
+            DJANGO_SETTINGS_MODULE="uce.settings.test",
+            UCE_CELERY_EAGER="0",
+        )
+        env.update(extra_env or {})
+        super().__init__(env, broker.env["_queue"], log_path, concurrency=concurrency)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
