@@ -4,7 +4,9 @@ Every statement works on the temporary tables the refresh fills first (``metrics
 
 * ``uce_keys``   — the (pod, grain, period) snapshots being computed, with the period's start and
   end instants ``s``/``e`` (local midnight in the pod's zone), ``last_day`` and ``prev_start`` (the
-  period a year earlier; 52 weeks for weeks);
+  period a year earlier; 52 weeks for weeks).  A key with ``days`` is a period to date: its first
+  ``days`` local days only, ``e`` and ``last_day`` cut accordingly, and ``prev_s``/``prev_e`` the
+  same days a year earlier;
 * ``uce_bounds`` — per pod, the instants that cover all its keys (``lo``/``hi``, and ``lo_prev``
   reaching back a year for year-over-year bookings), so each family reads only the facts it needs
   through the (pod, time) indexes;
@@ -215,9 +217,27 @@ OPPORTUNITIES = _merge(
     FROM uce_keys k
     LEFT JOIN created c ON c.key_id = k.id
     LEFT JOIN closed_stats cs ON cs.key_id = k.id
-    LEFT JOIN won_buckets cur ON cur.pod_id = k.pod_id AND cur.grain = k.grain AND cur.period_start = k.period_start
-    LEFT JOIN won_buckets prev ON prev.pod_id = k.pod_id AND prev.grain = k.grain AND prev.period_start = k.prev_start
-    WHERE c.key_id IS NOT NULL OR cs.key_id IS NOT NULL OR cur.pod_id IS NOT NULL OR prev.pod_id IS NOT NULL
+    LEFT JOIN won_buckets cur_period
+        ON k.days IS NULL AND cur_period.pod_id = k.pod_id AND cur_period.grain = k.grain
+       AND cur_period.period_start = k.period_start
+    LEFT JOIN won_buckets prev_period
+        ON k.days IS NULL AND prev_period.pod_id = k.pod_id AND prev_period.grain = k.grain
+       AND prev_period.period_start = k.prev_start
+    -- A period to date (a few keys): its days, and the same days a year earlier, read by range.
+    LEFT JOIN LATERAL (
+        SELECT sum(w.amount) FILTER (WHERE w.closed_at >= k.s) AS cur_bookings,
+               sum(w.amount) FILTER (WHERE w.closed_at < k.prev_e) AS prev_bookings
+        FROM jobs_opportunity w
+        WHERE k.days IS NOT NULL AND w.pod_id = k.pod_id AND w.status = 'won'
+          AND ((w.closed_at >= k.s AND w.closed_at < k.e) OR (w.closed_at >= k.prev_s AND w.closed_at < k.prev_e))
+    ) to_date ON true
+    CROSS JOIN LATERAL (
+        SELECT coalesce(cur_period.bookings, to_date.cur_bookings) AS bookings
+    ) cur
+    CROSS JOIN LATERAL (
+        SELECT coalesce(prev_period.bookings, to_date.prev_bookings) AS bookings
+    ) prev
+    WHERE c.key_id IS NOT NULL OR cs.key_id IS NOT NULL OR cur.bookings IS NOT NULL OR prev.bookings IS NOT NULL
     """  # nosec B608 # SQL assembled from this module's constants, no input
 )
 

@@ -9,7 +9,6 @@ lists precisely the rows its figure counted, daylight-saving days included.
 """
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -19,7 +18,6 @@ from django.db import connection, models
 from django.db.models import Case, Count, Exists, F, Func, IntegerField, Max, Min, OuterRef, Q, Value, When, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
-from django.utils import timezone
 
 from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
@@ -30,10 +28,12 @@ from pods.scoping import is_uce_admin, pods_led_by
 from .catalogue import METRICS, METRICS_BY_KEY, Metric
 from .choices import Grain
 from .models import PodMetricSnapshot, RecomputeRequest, Target
-from .periods import period_start, periods_starting_between, shift
+from .periods import period_start, periods_starting_between, shift, year_earlier
 from .refresh import CARRIED_FORWARD, CHANNELS, empty_metrics
-from .selectors import pod_metric_series
+from .selectors import pod_metric_series, to_date_for_pods
 from .targets import target_status
+from .to_date import ToDateWindows, is_complete, target_to_date, windows_on
+from .to_date import Window as DayWindow
 
 COMPARE_PREVIOUS = "previous"
 COMPARE_LAST_YEAR = "last_year"
@@ -77,12 +77,7 @@ def may_compare_pods(user) -> bool:
 
 
 def local_today(pod: Pod) -> dt.date:
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(pod.timezone)).date()
-
-
-def year_earlier(grain: str, start: dt.date) -> dt.date:
-    """The same-grain period one year earlier (weeks: 52 weeks earlier), as METRICS.md defines it."""
-    return shift(grain, start, {Grain.WEEK: -52, Grain.MONTH: -12, Grain.QUARTER: -4, Grain.YEAR: -1}[grain])
+    return pod.local_today()
 
 
 def period_label(grain: str, start: dt.date, *, short: bool = False) -> str:
@@ -113,6 +108,8 @@ class DashboardState:
     period: dt.date
     compare: str
     current_period: dt.date  # the period containing the pod's today: the latest one offered
+    # The pod's local today: the current period is in progress until it is over (docs/PERIOD-TO-DATE.md).
+    today: dt.date | None = None
 
     @classmethod
     def from_query(cls, params, *, today: dt.date) -> "DashboardState":
@@ -130,7 +127,31 @@ class DashboardState:
         compare = params.get("compare")
         if compare not in (COMPARE_PREVIOUS, COMPARE_LAST_YEAR):
             compare = COMPARE_PREVIOUS
-        return cls(grain=grain, period=min(period_start(grain, day), current), compare=compare, current_period=current)
+        period = min(period_start(grain, day), current)
+        return cls(grain=grain, period=period, compare=compare, current_period=current, today=today)
+
+    @property
+    def in_progress(self) -> bool:
+        """The period is the one containing today: its figures are to date, its comparison like for like."""
+        return self.today is not None and not is_complete(self.grain, self.period, self.today)
+
+    @property
+    def to_date(self) -> ToDateWindows | None:
+        return windows_on(self.grain, self.today) if self.in_progress else None
+
+    @property
+    def comparison_window(self) -> DayWindow | None:
+        """The stretch of the comparison period a period in progress is compared with."""
+        windows = self.to_date
+        if windows is None:
+            return None
+        return windows.last_year if self.compare == COMPARE_LAST_YEAR else windows.previous
+
+    @property
+    def progress_label(self) -> str:
+        """``1–5 Dec`` (``1–5 Dec 2026`` against last year): the days of a period in progress so far."""
+        windows = self.to_date
+        return windows.current.label(year=self.compare == COMPARE_LAST_YEAR) if windows else ""
 
     @property
     def end(self) -> dt.date:
@@ -157,6 +178,10 @@ class DashboardState:
 
     @property
     def comparison_label(self) -> str:
+        """The comparison period, or for a period in progress the same days of it: ``1–5 Nov``."""
+        window = self.comparison_window
+        if window is not None:
+            return window.label(year=self.compare == COMPARE_LAST_YEAR)
         return period_label(self.grain, self.comparison_period)
 
     @property
@@ -230,6 +255,8 @@ class Kpi:
     status: str | None
     trend: list = field(default_factory=list)
     drilldown_url: str = ""
+    # A period in progress: the whole period's target, when ``target`` is its pro rata share so far.
+    target_full: float | None = None
 
     @property
     def key(self) -> str:
@@ -309,6 +336,16 @@ def figures_cache_key(pod: Pod, state: DashboardState, freshness: Freshness) -> 
     )
 
 
+@dataclass(frozen=True)
+class PeriodProgress:
+    """What the page says about a period in progress: how many of its days are over, and whether its
+    figures to date for today are computed yet (not for a minute or so after the pod's local midnight)."""
+
+    ready: bool
+    days: int
+    period_days: int
+
+
 @dataclass
 class PodDashboard:
     """Everything the dashboard page renders for one pod and one state."""
@@ -328,6 +365,7 @@ class PodDashboard:
     unstaffed: list[str]
     chart_data: dict
     running_recompute: RecomputeRequest | None
+    progress: PeriodProgress | None = None  # set when the period is in progress
 
 
 def _drilldown_url(pod: Pod, key: str, state: DashboardState) -> str:
@@ -349,7 +387,22 @@ def build_kpi(pod, metric, state, current, comparison, targets, trend) -> Kpi:
         status=target["status"] if target else None,
         trend=trend,
         drilldown_url=_drilldown_url(pod, metric.key, state),
+        target_full=target.get("full") if target else None,
     )
+
+
+def period_targets(values: dict, current: dict, window: DayWindow | None) -> dict:
+    """``{metric: {"value", "status"[, "full"]}}`` from target values; for a period in progress
+    (``window``: its days so far) accumulating figures are held to their pro rata share
+    (``metrics.to_date.target_to_date``) and ``full`` keeps the whole period's target."""
+    targets = {}
+    for key, value in values.items():
+        held_to = target_to_date(key, value, window) if window is not None else value
+        entry = {"value": float(held_to), "status": target_status(key, current.get(key), held_to)}
+        if window is not None and held_to != value:
+            entry["full"] = float(value)
+        targets[key] = entry
+    return targets
 
 
 def _heat_level(count: int, largest: int) -> int:
@@ -399,13 +452,29 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
     trend_periods = [
         by_start[start] for start, _ in periods_starting_between(state.grain, state.trend_first, state.period)
     ]
-    current = selected.metrics
+    current, comparison_metrics, targets = selected.metrics, comparison.metrics, selected.targets
+    progress = None
+    if state.in_progress:
+        to_date = to_date_for_pods([pod], grain=state.grain, period=state.period).get(pod.pk)
+        if to_date is not None:
+            window = to_date.windows.current
+            progress = PeriodProgress(ready=to_date.ready, days=window.days, period_days=window.period_days)
+            if to_date.ready:
+                current = to_date.current
+                comparison_metrics = to_date.last_year if state.compare == COMPARE_LAST_YEAR else to_date.previous
+            else:
+                comparison_metrics = {}  # no like-for-like figure yet: no change rather than a wrong one
+            raw = {key: target["value"] for key, target in selected.targets.items()}
+            targets = period_targets(raw, current, window)
+
+    def metrics_of(period):
+        return current if period.start == state.period else period.metrics
 
     kpis = {}
     for metric in METRICS:
         if metric.is_scalar:
-            trend = [_chart_number(p.metrics.get(metric.key)) for p in trend_periods]
-            kpis[metric.key] = build_kpi(pod, metric, state, current, comparison.metrics, selected.targets, trend)
+            trend = [_chart_number(metrics_of(p).get(metric.key)) for p in trend_periods]
+            kpis[metric.key] = build_kpi(pod, metric, state, current, comparison_metrics, targets, trend)
 
     activities = current["activities"]
     staff_by_job = current["staff_by_job"]
@@ -432,12 +501,22 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
         }
         for job in BUYING_JOB_ORDER
     ]
+    to_date_note = f" ({state.progress_label}, to date)" if state.in_progress else ""
     chart_data = {
         "currency": CURRENCY_SYMBOL,
-        "labels": [period_label(state.grain, p.start, short=True) for p in trend_periods],
-        "periods": [period_label(state.grain, p.start) for p in trend_periods],
+        "labels": [
+            period_label(state.grain, p.start, short=True)
+            + (" (to date)" if to_date_note and p.start == state.period else "")
+            for p in trend_periods
+        ],
+        "periods": [
+            period_label(state.grain, p.start) + (to_date_note if p.start == state.period else "")
+            for p in trend_periods
+        ],
+        # The last point of a period in progress is drawn apart: it holds only the days so far.
+        "inProgress": state.in_progress,
         "trends": {
-            key: [_chart_number(p.metrics.get(key)) for p in trend_periods]
+            key: [_chart_number(metrics_of(p).get(key)) for p in trend_periods]
             for key in (
                 "lead_volume",
                 "lead_acceptance_rate",
@@ -476,6 +555,7 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
         unstaffed=[row["label"] for row in staffing if not row["count"]],
         chart_data=chart_data,
         running_recompute=freshness.running_recompute,
+        progress=progress,
     )
 
 
@@ -543,52 +623,65 @@ def metrics_or_empty(metrics: dict | None, carried: dict | None = None) -> dict:
 
 @dataclass
 class PodHeadline:
-    """A home-page card's figures: this month's headline KPIs and 12 months of lead volume."""
+    """A home-page card's figures: this month's headline KPIs so far and 12 months of lead volume.
+
+    The current month is always in progress: its figures cover ``progress_label`` ("1–5 Dec") and
+    compare with the same days of the previous month (docs/PERIOD-TO-DATE.md).
+    """
 
     kpis: list[Kpi]
     sparkline: list
     has_data: bool
     month: dt.date
+    progress_label: str = ""
+    comparison_label: str = ""
+    progress_ready: bool = True
 
 
 def pod_headlines(pods: list[Pod]) -> dict[int, PodHeadline]:
-    """Headline KPIs of each pod's current month (in its own zone), for any number of pods in two queries."""
+    """Headline KPIs of each pod's current month (in its own zone), for any number of pods in three queries."""
     if not pods:
         return {}
-    months = {pod.pk: period_start(Grain.MONTH, local_today(pod)) for pod in pods}
+    todays = {pod.pk: local_today(pod) for pod in pods}
+    months = {pod.pk: period_start(Grain.MONTH, today) for pod in pods for today in [todays[pod.pk]]}
     first = shift(Grain.MONTH, min(months.values()), -(TREND_PERIODS - 1))
     last = max(months.values())
     snapshots = snapshots_for_pods(pods, grain=Grain.MONTH, first=first, last=last)
     targets = targets_for_pods(pods, grain=Grain.MONTH, first=first, last=last, keys=HEADLINE_KEYS)
+    to_date = {}
+    for month in set(months.values()):
+        to_date.update(
+            to_date_for_pods([pod for pod in pods if months[pod.pk] == month], grain=Grain.MONTH, period=month)
+        )
     headlines = {}
     for pod in pods:
         month = months[pod.pk]
-        state = DashboardState(grain=Grain.MONTH, period=month, compare=COMPARE_PREVIOUS, current_period=month)
+        state = DashboardState(
+            grain=Grain.MONTH, period=month, compare=COMPARE_PREVIOUS, current_period=month, today=todays[pod.pk]
+        )
         pod_snapshots = snapshots[pod.pk]
         current = metrics_or_empty(pod_snapshots.get(month))
         previous = metrics_or_empty(pod_snapshots.get(state.comparison_period))
-        pod_targets = targets[pod.pk].get(month, {})
+        figures = to_date[pod.pk]
+        if figures.ready:
+            current, previous = figures.current, figures.previous
+        else:
+            previous = {}
+        pod_targets = period_targets(targets[pod.pk].get(month, {}), current, figures.windows.current)
         series = [
-            metrics_or_empty(pod_snapshots.get(start)).get("lead_volume")
+            (current if start == month else metrics_or_empty(pod_snapshots.get(start))).get("lead_volume")
             for start, _ in periods_starting_between(Grain.MONTH, state.trend_first, month)
         ]
-        kpis = []
-        for key in HEADLINE_KEYS:
-            metric = METRICS_BY_KEY[key]
-            target = pod_targets.get(key)
-            kpi = build_kpi(
-                pod,
-                metric,
-                state,
-                current,
-                previous,
-                {key: {"value": float(target), "status": target_status(key, current.get(key), target)}}
-                if target is not None
-                else {},
-                [],
-            )
-            kpis.append(kpi)
-        headlines[pod.pk] = PodHeadline(kpis=kpis, sparkline=series, has_data=bool(pod_snapshots), month=month)
+        kpis = [build_kpi(pod, METRICS_BY_KEY[key], state, current, previous, pod_targets, []) for key in HEADLINE_KEYS]
+        headlines[pod.pk] = PodHeadline(
+            kpis=kpis,
+            sparkline=series,
+            has_data=bool(pod_snapshots),
+            month=month,
+            progress_label=state.progress_label,
+            comparison_label=state.comparison_label,
+            progress_ready=figures.ready,
+        )
     return headlines
 
 
@@ -597,29 +690,47 @@ class ComparisonRow:
     pod: Pod
     kpis: dict[str, Kpi]
     dashboard_url: str
+    # For a period in progress in the pod's own zone: its days so far ("1–5 Dec"), and whether they are computed.
+    progress_label: str = ""
+    progress_ready: bool = True
+    not_started: bool = False  # the period has not begun yet in the pod's zone (it is still the day before)
 
 
 def pod_comparison(pods: list[Pod], *, state: DashboardState, sort: str, descending: bool) -> list[ComparisonRow]:
-    """The KPIs of :data:`COMPARE_KEYS` for every pod in one period, sorted by one of them (empty values last)."""
+    """The KPIs of :data:`COMPARE_KEYS` for every pod in one period, sorted by one of them (empty values last).
+
+    A period in progress is read per pod in its own zone: each pod's days so far against the same
+    days of its comparison period (docs/PERIOD-TO-DATE.md).
+    """
     snapshots = snapshots_for_pods(pods, grain=state.grain, first=state.comparison_period, last=state.period)
     missing = [pod for pod in pods if state.period not in snapshots[pod.pk]]
     carried = carried_forward_for_pods(missing, grain=state.grain, before=state.period) if missing else {}
     targets = targets_for_pods(pods, grain=state.grain, first=state.period, last=state.period, keys=COMPARE_KEYS)
+    to_date = to_date_for_pods(pods, grain=state.grain, period=state.period) if state.in_progress else {}
+    last_year = state.compare == COMPARE_LAST_YEAR
     rows = []
     for pod in pods:
         current = metrics_or_empty(snapshots[pod.pk].get(state.period), carried.get(pod.pk))
         comparison = metrics_or_empty(snapshots[pod.pk].get(state.comparison_period))
-        pod_targets = targets[pod.pk].get(state.period, {})
-        period_targets = {
-            key: {"value": float(value), "status": target_status(key, current.get(key), value)}
-            for key, value in pod_targets.items()
-        }
+        window, row_extra = None, {}
+        figures = to_date.get(pod.pk)
+        if figures is not None:
+            window = figures.windows.current
+            row_extra = {"progress_label": window.label(year=last_year), "progress_ready": figures.ready}
+            if figures.ready:
+                current = figures.current
+                comparison = figures.last_year if last_year else figures.previous
+            else:
+                comparison = {}
+        elif state.in_progress and state.period > period_start(state.grain, pod.local_today()):
+            current, comparison, row_extra = empty_metrics(), {}, {"not_started": True}
+        period_targets_of_pod = period_targets(targets[pod.pk].get(state.period, {}), current, window)
         kpis = {
-            key: build_kpi(pod, METRICS_BY_KEY[key], state, current, comparison, period_targets, [])
+            key: build_kpi(pod, METRICS_BY_KEY[key], state, current, comparison, period_targets_of_pod, [])
             for key in COMPARE_KEYS
         }
         url = reverse("pod-dashboard", args=[pod.slug]) + "?" + state.query()
-        rows.append(ComparisonRow(pod=pod, kpis=kpis, dashboard_url=url))
+        rows.append(ComparisonRow(pod=pod, kpis=kpis, dashboard_url=url, **row_extra))
 
     if sort == "pod":
         rows.sort(key=lambda row: row.pod.name.lower(), reverse=descending)

@@ -76,6 +76,32 @@ class PodMetricSnapshot(models.Model):
         return f"{self.pod} {self.grain} {self.period_start}"
 
 
+class PeriodToDateSnapshot(models.Model):
+    """Every metric of a pod over the first ``days`` local days of a period (docs/PERIOD-TO-DATE.md).
+
+    For each grain the refresh keeps three: the period in progress up to the pod's today, and the
+    same number of days of the previous period and of the period a year earlier — what a period
+    in progress is compared with.  Rows of an earlier today are replaced when the pod's date changes.
+    """
+
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="to_date_snapshots")
+    grain = models.CharField(max_length=10, choices=Grain.choices)
+    period_start = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    metrics = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pod", "grain", "period_start", "days"]
+        constraints = [
+            models.UniqueConstraint(fields=["pod", "grain", "period_start", "days"], name="to_date_one_per_window"),
+            models.CheckConstraint(condition=Q(days__gt=0), name="to_date_window_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.pod} {self.grain} {self.period_start} +{self.days} days"
+
+
 class DirtyRange(models.Model):
     """Local dates of a pod whose snapshots must be recomputed (``NULL`` bounds: open-ended).
 
@@ -108,6 +134,9 @@ class PodMetricState(models.Model):
     computed_at = models.DateTimeField(null=True)
     first_day = models.DateField(null=True)
     last_day = models.DateField(null=True)
+    # The pod's local date its period-to-date snapshots were computed for; a refresh claims the pod
+    # again once its date moves on (the first refresh after its local midnight).
+    to_date_as_of = models.DateField(null=True)
 
     class Meta:
         ordering = ["pod"]

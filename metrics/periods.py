@@ -38,3 +38,8 @@ def periods_starting_between(grain: str, first: dt.date, last: dt.date) -> list[
         periods.append((start, end))
         start = end
     return periods
+
+
+def year_earlier(grain: str, start: dt.date) -> dt.date:
+    """The same-grain period one year earlier (weeks: 52 weeks earlier), as METRICS.md defines it."""
+    return shift(grain, start, {Grain.WEEK: -52, Grain.MONTH: -12, Grain.QUARTER: -4, Grain.YEAR: -1}[grain])

@@ -9,8 +9,14 @@ are dirty again.  A write committed while a pod is being computed leaves a new d
 so the next refresh picks it up; recomputation replaces snapshots, so running twice is harmless.
 
 A full rebuild marks every pod dirty from the beginning of time and runs the same code.
+
+Period-to-date snapshots (docs/PERIOD-TO-DATE.md) are keys like the others, cut short after
+``days`` local days: the period in progress up to the pod's today, and as many days of the previous
+period and of the period a year earlier.  A pod is claimed when it is dirty or when its local date
+has moved on since they were computed; "today" is the application's clock, passed in (``now``).
 """
 
+import datetime as dt
 import json
 import logging
 import time
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from pods.choices import BUYING_JOB_ORDER
 from pods.models import Pod
@@ -133,22 +140,58 @@ KEYS_SQL = """
        OR gs::date > st.last_day
 """
 
+# The periods to date of each claimed pod: for every grain, the period containing the pod's today
+# up to and including today (``days`` local days), and the same number of days (at most the whole
+# period) of the previous period and of the period a year earlier.  All of them on the first refresh
+# of a local day; otherwise those whose days overlap a dirty range, as for whole periods.
+TO_DATE_KEYS_SQL = """
+    INSERT INTO uce_keys (pod_id, grain, period_start, days)
+    WITH current AS (
+        SELECT c.pod_id, c.to_date_stale, g.grain, g.step, g.yoy_shift,
+               date_trunc(g.grain, c.today::timestamp)::date AS start,
+               c.today - date_trunc(g.grain, c.today::timestamp)::date + 1 AS days
+        FROM uce_claimed c CROSS JOIN uce_all_grains g
+    ),
+    windows AS (
+        SELECT pod_id, to_date_stale, grain, start, days FROM current
+        UNION
+        SELECT pod_id, to_date_stale, grain, (start - step)::date, least(days, start - (start - step)::date)
+        FROM current
+        UNION
+        SELECT pod_id, to_date_stale, grain, (start - yoy_shift)::date,
+               least(days, (start - yoy_shift + step)::date - (start - yoy_shift)::date)
+        FROM current
+    )
+    SELECT w.pod_id, w.grain, w.start, w.days FROM windows w
+    WHERE w.to_date_stale OR EXISTS (
+        SELECT 1 FROM uce_ranges r
+        WHERE r.pod_id = w.pod_id
+          AND (r.from_day IS NULL OR r.from_day < w.start + w.days)
+          AND (r.to_day IS NULL OR r.to_day >= w.start)
+    )
+"""
+
+# A key covers [period_start, period_end) of local days: the whole period, or its first ``days``.
+# prev_start/prev_end: the same stretch a year earlier (52 weeks for weeks), for bookings growth.
 KEY_DETAILS_SQL = """
     UPDATE uce_keys k SET
-        period_end = (k.period_start + g.step)::date,
-        s = k.period_start::timestamp AT TIME ZONE h.tz,
-        e = (k.period_start + g.step)::timestamp AT TIME ZONE h.tz,
-        last_day = (k.period_start + g.step)::date - 1,
-        prev_start = (k.period_start - g.yoy_shift)::date
-    FROM uce_horizon h, uce_all_grains g
-    WHERE h.pod_id = k.pod_id AND g.grain = k.grain
+        period_end = coalesce(k.period_start + k.days, (k.period_start + g.step)::date),
+        s = k.period_start::timestamp AT TIME ZONE c.tz,
+        e = coalesce(k.period_start + k.days, (k.period_start + g.step)::date)::timestamp AT TIME ZONE c.tz,
+        last_day = coalesce(k.period_start + k.days, (k.period_start + g.step)::date) - 1,
+        prev_start = (k.period_start - g.yoy_shift)::date,
+        prev_s = (k.period_start - g.yoy_shift)::timestamp AT TIME ZONE c.tz,
+        prev_e = least((k.period_start - g.yoy_shift)::date + k.days,
+                       (k.period_start - g.yoy_shift + g.step)::date)::timestamp AT TIME ZONE c.tz
+    FROM uce_claimed c, uce_all_grains g
+    WHERE c.pod_id = k.pod_id AND g.grain = k.grain
 """
 
 BOUNDS_SQL = """
     INSERT INTO uce_bounds (pod_id, tz, lo, hi, lo_prev, lo_day, hi_day)
     SELECT k.pod_id, h.tz, min(k.s), max(k.e), min(k.prev_start::timestamp AT TIME ZONE h.tz),
            min(k.period_start), max(k.period_end)
-    FROM uce_keys k JOIN uce_horizon h ON h.pod_id = k.pod_id
+    FROM uce_keys k JOIN uce_claimed h ON h.pod_id = k.pod_id
     GROUP BY k.pod_id, h.tz
 """
 
@@ -170,8 +213,30 @@ UPSERT_SQL = """
         FROM uce_parts p CROSS JOIN LATERAL jsonb_each(p.m) figure
         GROUP BY p.key_id
     ) parts ON parts.key_id = k.id
+    WHERE k.days IS NULL
     ON CONFLICT (pod_id, grain, period_start) DO UPDATE
     SET period_end = EXCLUDED.period_end, metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
+"""
+
+# A pod's periods to date of an earlier local day are no longer read: drop them when its date moved on.
+TO_DATE_PRUNE_SQL = """
+    DELETE FROM metrics_periodtodatesnapshot s
+    USING uce_claimed c
+    WHERE s.pod_id = c.pod_id AND c.to_date_stale
+"""
+
+TO_DATE_UPSERT_SQL = """
+    INSERT INTO metrics_periodtodatesnapshot (pod_id, grain, period_start, days, metrics, computed_at)
+    SELECT k.pod_id, k.grain, k.period_start, k.days, %s::jsonb || coalesce(parts.m, '{}'), now()
+    FROM uce_keys k
+    LEFT JOIN (
+        SELECT p.key_id, jsonb_object_agg(figure.key, figure.value) AS m
+        FROM uce_parts p CROSS JOIN LATERAL jsonb_each(p.m) figure
+        GROUP BY p.key_id
+    ) parts ON parts.key_id = k.id
+    WHERE k.days IS NOT NULL
+    ON CONFLICT (pod_id, grain, period_start, days) DO UPDATE
+    SET metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
 """
 
 # Snapshots outside the horizon (facts were deleted or moved in time) would be stale: drop them.
@@ -189,7 +254,7 @@ PRUNE_SQL = """
 # the dashboard's cached figures are keyed by this time (metrics.dashboard.FRESHNESS_SQL).
 STATE_SQL = """
     UPDATE metrics_podmetricstate st
-    SET computed_at = clock_timestamp(), first_day = h.first_day, last_day = h.last_day
+    SET computed_at = clock_timestamp(), first_day = h.first_day, last_day = h.last_day, to_date_as_of = c.today
     FROM uce_claimed c LEFT JOIN uce_horizon h ON h.pod_id = c.pod_id
     WHERE st.pod_id = c.pod_id
 """
@@ -223,23 +288,25 @@ def _ensure_state_rows(cursor) -> None:
     )
 
 
-def _claim(cursor, pod_ids: list[int] | None, limit: int) -> list[int]:
-    only = "AND st.pod_id = ANY(%s)" if pod_ids is not None else ""
-    params = ([pod_ids] if pod_ids is not None else []) + [limit]
+def _claim(cursor, pod_ids: list[int] | None, limit: int, now: dt.datetime) -> list[int]:
+    """Lock up to ``limit`` pods with work: dirty ones, and those whose local date moved on since
+    their periods to date were computed."""
+    only = "AND st.pod_id = ANY(%(only)s)" if pod_ids is not None else ""
     cursor.execute(
         f"""
-        SELECT st.pod_id FROM metrics_podmetricstate st
-        WHERE EXISTS (SELECT 1 FROM metrics_dirtyrange d WHERE d.pod_id = st.pod_id) {only}
+        SELECT st.pod_id FROM metrics_podmetricstate st JOIN pods_pod p ON p.id = st.pod_id
+        WHERE (EXISTS (SELECT 1 FROM metrics_dirtyrange d WHERE d.pod_id = st.pod_id)
+               OR st.to_date_as_of IS DISTINCT FROM (%(now)s::timestamptz AT TIME ZONE p.timezone)::date) {only}
         ORDER BY st.pod_id
-        LIMIT %s
-        FOR UPDATE SKIP LOCKED
+        LIMIT %(limit)s
+        FOR UPDATE OF st SKIP LOCKED
         """,  # nosec B608 # SQL assembled from constants, values are bound
-        params,
+        {"only": pod_ids, "now": now, "limit": limit},
     )
     return [row[0] for row in cursor.fetchall()]
 
 
-def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> tuple[int, list[int]]:
+def _compute_claimed(cursor, claimed: list[int], progress: Progress | None, now: dt.datetime) -> tuple[int, list[int]]:
     """Recompute the dirty periods of the claimed pods. Runs inside the claiming transaction.
 
     Returns the number of snapshots written and the pods actually computed.
@@ -261,11 +328,21 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> t
         """,
         [claimed],
     )
-    # A pod whose marks were taken by a refresh that committed just before this claim locked its
-    # row has nothing left to do: only pods with marks taken here are computed.
+    # A pod whose work was done by a refresh that committed just before this claim locked its row
+    # has nothing left to do: only pods with marks taken here, or periods to date of an earlier
+    # date, are computed.
     cursor.execute(
-        "CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS "
-        "SELECT id AS pod_id, timezone AS tz FROM pods_pod WHERE id IN (SELECT pod_id FROM uce_ranges)"
+        """
+        CREATE TEMP TABLE uce_claimed ON COMMIT DROP AS
+        SELECT pod_id, tz, today, to_date_stale FROM (
+            SELECT p.id AS pod_id, p.timezone AS tz, (%(now)s::timestamptz AT TIME ZONE p.timezone)::date AS today,
+                   st.to_date_as_of, p.id IN (SELECT pod_id FROM uce_ranges) AS dirty
+            FROM pods_pod p JOIN metrics_podmetricstate st ON st.pod_id = p.id
+            WHERE p.id = ANY(%(claimed)s)
+        ) c, LATERAL (SELECT c.to_date_as_of IS DISTINCT FROM c.today AS to_date_stale) stale
+        WHERE dirty OR to_date_stale
+        """,
+        {"now": now, "claimed": claimed},
     )
     cursor.execute("SELECT pod_id FROM uce_claimed ORDER BY pod_id")
     computed = [row[0] for row in cursor.fetchall()]
@@ -276,8 +353,8 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> t
     cursor.execute(
         """
         CREATE TEMP TABLE uce_keys (
-            id serial PRIMARY KEY, pod_id bigint, grain text, period_start date, period_end date,
-            s timestamptz, e timestamptz, last_day date, prev_start date
+            id serial PRIMARY KEY, pod_id bigint, grain text, period_start date, days int, period_end date,
+            s timestamptz, e timestamptz, last_day date, prev_start date, prev_s timestamptz, prev_e timestamptz
         ) ON COMMIT DROP
         """
     )
@@ -292,8 +369,9 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> t
     cursor.execute(HORIZON_SQL)
     cursor.execute(PRUNE_SQL)
     cursor.execute(KEYS_SQL)
+    cursor.execute(TO_DATE_KEYS_SQL)
     cursor.execute(KEY_DETAILS_SQL)
-    cursor.execute("CREATE UNIQUE INDEX ON uce_keys (pod_id, grain, period_start)")
+    cursor.execute("CREATE UNIQUE INDEX ON uce_keys (pod_id, grain, period_start, days)")
     cursor.execute("ANALYZE uce_keys")
     cursor.execute(BOUNDS_SQL)
     cursor.execute("ANALYZE uce_bounds")
@@ -313,6 +391,8 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> t
             progress(done, steps)
         logger.debug("family %s: %.3f s for %s keys of pods %s", name, time.monotonic() - started, keys, claimed)
     cursor.execute(UPSERT_SQL, [json.dumps(empty_metrics())])
+    cursor.execute(TO_DATE_PRUNE_SQL)
+    cursor.execute(TO_DATE_UPSERT_SQL, [json.dumps(empty_metrics())])
     cursor.execute(STATE_SQL)
     if progress:
         progress(steps, steps)
@@ -320,24 +400,30 @@ def _compute_claimed(cursor, claimed: list[int], progress: Progress | None) -> t
 
 
 def refresh(
-    *, pod_ids: Iterable[int] | None = None, pods_per_batch: int | None = None, progress: Progress | None = None
+    *,
+    pod_ids: Iterable[int] | None = None,
+    pods_per_batch: int | None = None,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
 ) -> RefreshResult:
     """Recompute what is dirty, pod batch by pod batch, until nothing claimable is left.
 
     Each batch is one transaction holding its pods; smaller batches spread the work of one
     refresh over more workers (``UCE_REFRESH_PODS_PER_BATCH``), larger ones cost fewer statements.
+    ``now`` (default: the application's clock) decides each pod's today for its periods to date.
     """
     pods_per_batch = pods_per_batch or settings.UCE_REFRESH_PODS_PER_BATCH
+    now = now or timezone.now()
     only = sorted(set(pod_ids)) if pod_ids is not None else None
     result = RefreshResult()
     with connection.cursor() as cursor:
         _ensure_state_rows(cursor)
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            claimed = _claim(cursor, only, pods_per_batch)
+            claimed = _claim(cursor, only, pods_per_batch, now)
             if not claimed:
                 break
-            snapshots, computed = _compute_claimed(cursor, claimed, progress)
+            snapshots, computed = _compute_claimed(cursor, claimed, progress, now)
         result.snapshots += snapshots
         result.pods += len(computed)
         result.pod_ids.extend(computed)

@@ -1,5 +1,6 @@
 """Pods, people, their effective-dated assignments, centers of excellence, accounts and contacts."""
 
+import datetime as dt
 import zoneinfo
 from functools import lru_cache
 
@@ -10,6 +11,7 @@ from django.contrib.postgres.fields.ranges import BigIntegerRangeField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q, Value
+from django.utils import timezone
 
 from .choices import BuyingJob, Persona
 
@@ -85,6 +87,10 @@ class Pod(models.Model):
 
     def __str__(self):
         return self.name
+
+    def local_today(self) -> dt.date:
+        """Today's date in the pod's zone, by the application's clock: the day its periods are read at."""
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(self.timezone)).date()
 
 
 class AssignmentQuerySet(models.QuerySet):

@@ -7,8 +7,8 @@ Nothing is cached, so a change of assignment takes effect on the very next reque
 """
 
 from django.db import models
-from django.db.models import F, Func, Q
-from django.db.models.functions import Now
+from django.db.models import F, Func, Q, Value
+from django.utils import timezone
 
 from .models import Assignment, Pod
 
@@ -16,13 +16,19 @@ UCE_ADMINS_GROUP = "uce-admins"
 
 
 class LocalToday(Func):
-    """Today's date in the time zone held by the given column: ``(now() AT TIME ZONE tz)::date``."""
+    """Today's date in the time zone held by the given column: ``(now AT TIME ZONE tz)::date``.
+
+    "Now" is the application's clock (``django.utils.timezone.now``), sent as a parameter rather than
+    PostgreSQL's ``now()``: the web process, the worker and the tests (which freeze it) agree on the
+    date, and ``now()`` — the start of the transaction — would lag in a long one.
+    """
 
     function = "timezone"
     output_field = models.DateField()
 
     def __init__(self, timezone_expression, **extra):
-        super().__init__(timezone_expression, Now(), **extra)
+        now = Value(timezone.now(), output_field=models.DateTimeField())
+        super().__init__(timezone_expression, now, **extra)
 
     def as_sql(self, compiler, connection, **extra):
         sql, params = super().as_sql(compiler, connection, **extra)

@@ -13,7 +13,8 @@ MAX_PERIODS = 1000
 
 
 class MetricsQuerySerializer(serializers.Serializer):
-    """``?grain=month&start=2026-01-01&end=2026-12-31``; defaults: month, the last 12 periods."""
+    """``?grain=month&start=2026-01-01&end=2026-12-31``; defaults: month, the last 12 periods up to the
+    pod's today (``context["today"]``, its local date)."""
 
     grain = serializers.ChoiceField(choices=Grain.choices, default=Grain.MONTH)
     # Bounded: periods near year 1 or 9999 cannot be computed (their neighbours fall off the calendar).
@@ -22,7 +23,7 @@ class MetricsQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         grain = attrs["grain"]
-        end = attrs.get("end") or dt.date.today()
+        end = attrs.get("end") or self.context["today"]
         start = attrs.get("start") or shift(grain, period_start(grain, end), -11)
         if start > end:
             raise serializers.ValidationError({"start": "start must not be after end."})
@@ -39,11 +40,35 @@ class TargetStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["green", "amber", "red"], allow_null=True)
 
 
+class ToDateWindowSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="Exclusive: the window is [start, end) of local dates.")
+    days = serializers.IntegerField()
+    metrics = serializers.DictField(help_text="Every key of METRICS.md, over the window's days.")
+
+
+class ToDateSerializer(serializers.Serializer):
+    through = serializers.DateField(help_text="The pod's local today, the last day counted.")
+    days = serializers.IntegerField(help_text="Local days of the period so far, today included.")
+    metrics = serializers.DictField(help_text="Every key of METRICS.md over those days.")
+    targets = serializers.DictField(
+        child=TargetStatusSerializer(), help_text="Counts and amounts pro rata to the days so far; others whole."
+    )
+    previous_period = ToDateWindowSerializer(help_text="The same number of days of the previous period.")
+    same_period_last_year = ToDateWindowSerializer(help_text="The same number of days a year earlier.")
+
+
 class PeriodSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     metrics = serializers.DictField(help_text="Every key of METRICS.md.")
     targets = serializers.DictField(child=TargetStatusSerializer(), help_text="Targets set for this period.")
+    complete = serializers.BooleanField(help_text="False while the period is in progress in the pod's time zone.")
+    to_date = ToDateSerializer(
+        allow_null=True,
+        help_text="The period in progress so far and like-for-like comparisons (docs/PERIOD-TO-DATE.md); "
+        "null for other periods and while today's figures are being computed.",
+    )
 
 
 class PodMetricSeriesSerializer(serializers.Serializer):

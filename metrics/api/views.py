@@ -23,7 +23,7 @@ from .serializers import MetricsQuerySerializer, PodMetricSeriesSerializer, Reco
 @api_view(["GET"])
 def pod_metrics(request, slug):
     pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
-    query = MetricsQuerySerializer(data=request.query_params)
+    query = MetricsQuerySerializer(data=request.query_params, context={"today": pod.local_today()})
     query.is_valid(raise_exception=True)
     series = pod_metric_series(
         pod=pod,

@@ -41,7 +41,7 @@ def format_number(value, unit: str, *, signed: bool = False, exact: bool = False
     number = float(value) if not isinstance(value, Decimal) else value
     sign = "+" if signed and number > 0 else ""
     if unit == "count":
-        return f"{sign}{int(number):,}"
+        return f"{sign}{round(number):,}"  # a pro rata target may be fractional
     if unit == "money":
         return f"{CURRENCY_SYMBOL}{number:,.2f}" if exact else f"{CURRENCY_SYMBOL}{round(number):,}"
     if unit == "rate":
@@ -75,6 +75,12 @@ def kpi_comparison(kpi):
 @register.filter
 def kpi_target(kpi):
     return format_number(kpi.target, kpi.metric.unit)
+
+
+@register.filter
+def kpi_target_full(kpi):
+    """The whole period's target of a period in progress, whose ``target`` is its pro rata share."""
+    return format_number(kpi.target_full, kpi.metric.unit)
 
 
 @register.filter

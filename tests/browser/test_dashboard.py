@@ -136,7 +136,13 @@ def test_leader_reads_the_dashboard_changes_period_goes_back_drills_down_and_exp
     # Comparing with last year is one more state in the URL.
     page.get_by_label("Compare with").select_option("last_year")
     page.wait_for_url(re.compile(r"compare=last_year$"))
-    expect(page.locator("#headline-title + p")).to_contain_text(f"Q{(today.month - 1) // 3 + 1} {today.year - 1}")
+    # The quarter is in progress, so the comparison is the same days of the quarter a year earlier.
+    quarter_start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    first = quarter_start.replace(year=today.year - 1)
+    last = first + (today - quarter_start)
+    comparison = expect(page.locator("#headline-title + p"))
+    comparison.to_contain_text(f"vs {first.day} {first:%b}")
+    comparison.to_contain_text(f"{last.day} {last:%b} {today.year - 1}")
 
     # Back restores the previous states, URL and content.
     page.go_back()

@@ -319,8 +319,14 @@ def _bookings(world: World, pod: Pod, start: dt.date, end: dt.date) -> Decimal:
     return sum((o.amount for o in won if _within(o.closed_at, s, e)), Decimal("0.00"))
 
 
-def period_metrics(world: World, pod: Pod, grain: str, start: dt.date, end: dt.date) -> dict:
-    """Every metric of METRICS.md for ``pod`` over ``[start, end)`` (local dates), as exact values."""
+def period_metrics(
+    world: World, pod: Pod, grain: str, start: dt.date, end: dt.date, *, yoy_days: int | None = None
+) -> dict:
+    """Every metric of METRICS.md for ``pod`` over ``[start, end)`` (local dates), as exact values.
+
+    ``yoy_days``: a period to date (docs/PERIOD-TO-DATE.md) — bookings growth compares with the
+    first ``yoy_days`` days of the period a year earlier (at most all of it), not the whole of it.
+    """
     s, e = instant_bounds(pod.timezone, start, end)
     last_day = end - dt.timedelta(days=1)
     mine = pod.id
@@ -348,7 +354,10 @@ def period_metrics(world: World, pod: Pod, grain: str, start: dt.date, end: dt.d
     lost = [o for o in closed if o.status == "lost"]
     bookings = sum((o.amount for o in won), Decimal("0.00"))
     earlier = year_earlier_start(grain, start)
-    bookings_before = _bookings(world, pod, earlier, next_period_start(grain, earlier))
+    earlier_end = next_period_start(grain, earlier)
+    if yoy_days is not None:
+        earlier_end = min(earlier_end, earlier + dt.timedelta(days=yoy_days))
+    bookings_before = _bookings(world, pod, earlier, earlier_end)
     yoy = None if bookings_before == 0 else (Fraction(bookings) - Fraction(bookings_before)) / Fraction(bookings_before)
 
     def rep_free(opportunity: Opportunity) -> bool:
@@ -470,4 +479,83 @@ def expected_periods(world: World, slug: str, grain: str, start: dt.date, end: d
                 "targets": targets,
             }
         )
+    return answer
+
+
+# --- Periods to date (docs/PERIOD-TO-DATE.md) ----------------------------------------------------------------------
+
+
+def previous_period_start(grain: str, start: dt.date) -> dt.date:
+    if grain == "week":
+        return start - dt.timedelta(days=7)
+    return _add_months(start, -{"month": 1, "quarter": 3, "year": 12}[grain])
+
+
+def local_today(pod: Pod, now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(pod.timezone)).date()
+
+
+def to_date_windows(grain: str, today: dt.date) -> dict[str, tuple[dt.date, int]]:
+    """``{"current" | "previous_period" | "same_period_last_year": (start, days)}``, counted day by day:
+    the days of the period containing ``today`` up to it, and as many (at most all) of the other two."""
+    start = period_start_of(grain, today)
+    elapsed = 0
+    day = start
+    while day <= today:
+        elapsed += 1
+        day += dt.timedelta(days=1)
+    windows = {"current": (start, elapsed)}
+    for name, other in (
+        ("previous_period", previous_period_start(grain, start)),
+        ("same_period_last_year", year_earlier_start(grain, start)),
+    ):
+        length = (next_period_start(grain, other) - other).days
+        windows[name] = (other, min(elapsed, length))
+    return windows
+
+
+# Counts and amounts that accumulate day by day: held to a pro rata share of their target while the period runs.
+ACCUMULATING = {
+    "lead_volume", "leads_accepted", "leads_rejected", "engaged_accounts", "pipeline_created", "bookings",
+    "orders", "installs", "tickets_opened", "tickets_resolved", "activity_total", "loopbacks",
+}  # fmt: skip
+
+
+def expected_to_date(world: World, slug: str, grain: str, now: dt.datetime) -> dict:
+    """The ``to_date`` block of the API for the pod's period in progress at ``now``."""
+    pod = world.pod(slug)
+    windows = to_date_windows(grain, local_today(pod, now))
+
+    def figures(start: dt.date, days: int) -> dict:
+        return period_metrics(world, pod, grain, start, start + dt.timedelta(days=days), yoy_days=days)
+
+    start, days = windows["current"]
+    period_days = (next_period_start(grain, start) - start).days
+    current = figures(start, days)
+    targets = {}
+    for target in world.targets:
+        if target.pod_id == pod.id and target.grain == grain and target.period_start == start:
+            held_to = Fraction(target.value)
+            if target.metric in ACCUMULATING:
+                held_to = held_to * days / period_days
+            targets[target.metric] = {
+                "value": float(held_to),
+                "status": target_status(target.metric, current[target.metric], held_to),
+            }
+    answer = {
+        "through": (start + dt.timedelta(days=days - 1)).isoformat(),
+        "days": days,
+        "exact": current,
+        "metrics": {key: serialise(key, value) for key, value in current.items()},
+        "targets": targets,
+    }
+    for name in ("previous_period", "same_period_last_year"):
+        other, other_days = windows[name]
+        exact = figures(other, other_days)
+        answer[name] = {
+            "start": other.isoformat(),
+            "end": (other + dt.timedelta(days=other_days)).isoformat(),
+            "days": other_days,
+            "metrics": {key: serialise(key, value) for key, value in exact.items()},
+        }
     return answer
