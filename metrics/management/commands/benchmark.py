@@ -6,6 +6,7 @@ measures each step in a child process and prints the table of ratios; the logic 
 """
 
 import argparse
+import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +20,17 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
     return value
+
+
+def instant(text: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        message = f"{text!r} is not an ISO 8601 instant such as 2027-03-01T05:30:00+00:00"
+        raise argparse.ArgumentTypeError(message) from error
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +00:00")
+    return moment.isoformat()
 
 
 class Command(BaseCommand):
@@ -49,6 +61,11 @@ class Command(BaseCommand):
             help="where the latest run is written (default: docs/PERFORMANCE.md)",
         )
         parser.add_argument("--no-report", action="store_true", help="only print the table")
+        parser.add_argument(
+            "--as-of",
+            type=instant,
+            help="run as if the clock read this ISO 8601 instant, e.g. 2027-03-01T05:30:00+00:00 (needs time-machine)",
+        )
         # A measured step, run by the benchmark itself in a child process.
         parser.add_argument("--phase", choices=list(benchmark.PHASES), help=argparse.SUPPRESS)
         parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -73,6 +90,7 @@ class Command(BaseCommand):
                 keep=options["keep"],
                 report=None if options["no_report"] else options["report"],
                 out=self.stdout.write,
+                as_of_instant=options["as_of"],
             )
         except benchmark.BenchmarkFailed as error:
             raise CommandError(str(error)) from error
