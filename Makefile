@@ -5,7 +5,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help install run test lint chromium format clean-var
+.PHONY: help install run test test-calendar lint chromium format clean-var
 
 help:
 	@echo "make run   - install, migrate, seed the demo, start web + worker + beat on http://127.0.0.1:8000"
@@ -31,6 +31,11 @@ lint: install
 
 test: install chromium lint
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-calendar
+
+# The suites whose results depend on "today", again at each date of tests/calendar/dates.py.
+test-calendar: install
+	$(PY) scripts/calendar_tests.py
 
 run: install
 	$(PY) manage.py migrate --noinput

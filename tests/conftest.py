@@ -1,12 +1,42 @@
-"""Fixtures shared by every test layer: the roles of PRODUCT.md "Access"."""
+"""Fixtures shared by every test layer: the roles of PRODUCT.md "Access", and the clock.
+
+``UCE_TEST_NOW`` (an ISO 8601 instant) runs the whole session as if the clock read it, ticking from
+there: ``make test`` runs the suites that depend on "today" again at the dates of
+``tests/calendar/dates.py`` (``make test-calendar``).
+"""
+
+import datetime as dt
+import os
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from pods.scoping import UCE_ADMINS_GROUP
 
 from .factories import AssignmentFactory, PodFactory, UserFactory
+
+_travel = None
+
+
+def pytest_configure(config):
+    """Freeze the clock at ``UCE_TEST_NOW`` before test modules are imported (module constants see it)."""
+    global _travel
+    instant = os.environ.get("UCE_TEST_NOW")
+    if instant:
+        _travel = time_machine.travel(dt.datetime.fromisoformat(instant), tick=True)
+        _travel.start()
+
+
+def pytest_unconfigure(config):
+    if _travel is not None:
+        _travel.stop()
+
+
+def pytest_report_header(config):
+    instant = os.environ.get("UCE_TEST_NOW")
+    return f"clock: frozen at {instant} (UCE_TEST_NOW), ticking" if instant else "clock: the real one"
 
 
 @pytest.fixture(autouse=True)

@@ -23,3 +23,7 @@ WHITENOISE_AUTOREFRESH = True
 
 # Login throttling stays on (its tests sign in through the real form); client.force_login bypasses it.
 AXES_ENABLED = True
+
+# Sessions running side by side (make test-calendar runs several dates at once) each need their own test database.
+if os.environ.get("UCE_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["UCE_TEST_DATABASE_NAME"]}  # noqa: F405
