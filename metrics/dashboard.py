@@ -18,6 +18,7 @@ from django.db import connection, models
 from django.db.models import Case, Count, Exists, F, Func, IntegerField, Max, Min, OuterRef, Q, Value, When, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
@@ -32,7 +33,7 @@ from .periods import period_start, periods_starting_between, shift, year_earlier
 from .refresh import CARRIED_FORWARD, CHANNELS, empty_metrics
 from .selectors import pod_metric_series, to_date_for_pods
 from .targets import target_status
-from .to_date import ToDateWindows, is_complete, target_to_date, windows_on
+from .to_date import ToDateWindows, is_complete, is_prorated, target_to_date, windows_on
 from .to_date import Window as DayWindow
 
 COMPARE_PREVIOUS = "previous"
@@ -317,7 +318,8 @@ def dashboard_freshness(pod: Pod, grain: str) -> Freshness:
         cursor.execute(FRESHNESS_SQL, {"pod": pod.pk, "grain": grain})
         computed_at, pending, has_data, version, recomputing = cursor.fetchone()
     return Freshness(
-        computed_at=computed_at,
+        # The database's clock may run ahead of this machine's: "computed 3 seconds from now" reads as "now".
+        computed_at=min(computed_at, timezone.now()) if computed_at else None,
         pending_changes=pending,
         has_data=has_data,
         figures_version=version,
@@ -397,9 +399,10 @@ def period_targets(values: dict, current: dict, window: DayWindow | None) -> dic
     (``metrics.to_date.target_to_date``) and ``full`` keeps the whole period's target."""
     targets = {}
     for key, value in values.items():
-        held_to = target_to_date(key, value, window) if window is not None else value
+        prorated = window is not None and is_prorated(key) and window.days < window.period_days
+        held_to = target_to_date(key, value, window) if prorated else value
         entry = {"value": float(held_to), "status": target_status(key, current.get(key), held_to)}
-        if window is not None and held_to != value:
+        if prorated:
             entry["full"] = float(value)
         targets[key] = entry
     return targets

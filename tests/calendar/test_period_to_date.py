@@ -163,6 +163,8 @@ def test_the_dashboard_marks_the_month_in_progress_and_compares_the_same_days(cl
     TargetFactory(
         pod=pod_a, metric="lead_volume", grain="month", period_start=month.first, value=10 * month.period_days
     )
+    # A rate does not accumulate: it is held to its whole target from the first day.
+    TargetFactory(pod=pod_a, metric="lead_acceptance_rate", grain="month", period_start=month.first, value="0.70")
     call_command("compute_metrics", "--full")
 
     page = dashboard(client, leader_a)
@@ -184,6 +186,7 @@ def test_the_dashboard_marks_the_month_in_progress_and_compares_the_same_days(cl
         assert target == f"Target {10 * month.days:,} so far (of {10 * month.period_days:,} for the period)"
     else:  # its last day: the share is the whole target
         assert target == f"Target {10 * month.period_days:,}"
+    assert page.find(data_headline="lead_acceptance_rate").find(cls="target-note").text() == "Target 70.0%"
 
 
 def test_against_last_year_the_same_days_a_year_earlier(client, leader_a, pod_a):
