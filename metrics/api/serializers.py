@@ -1,7 +1,5 @@
 """Serializers of the metrics API (shapes per INTERCHANGE.md)."""
 
-import datetime as dt
-
 from rest_framework import serializers
 
 from metrics.choices import Grain
