@@ -20,8 +20,17 @@ volume.  Each statement inserts its figures per key into ``uce_parts``; the refr
 over the defaults (0 for counts and sums, null for ratios and medians) for keys with nothing to count.
 """
 
-JOBS_SQL = "ARRAY['learn', 'buy', 'order_install', 'adopt', 'support']"
-CHANNELS_SQL = "ARRAY['digital', 'in_person', 'partner']"
+from jobs.choices import Channel
+from pods.choices import BUYING_JOB_ORDER
+
+
+def _sql_array(values) -> str:
+    """A text-array literal of choice values (identifiers of this codebase, never user input)."""
+    return "ARRAY[" + ", ".join(f"'{value}'" for value in values) + "]"
+
+
+JOBS_SQL = _sql_array(BUYING_JOB_ORDER)
+CHANNELS_SQL = _sql_array(Channel.values)
 
 # Put each selected fact row in the key of every grain containing its local day. `{t}` is the
 # timestamp column; the row source `f` must be joined to `uce_bounds b` already.

@@ -6,7 +6,7 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics and targets"
 
     def ready(self):
-        from . import imports, signals
+        from . import signals, targets_csv
 
         signals.connect()
-        imports.register()
+        targets_csv.register()

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from jobs.choices import Channel
 from pods.choices import BUYING_JOB_ORDER
 from pods.models import Pod
 
@@ -35,7 +36,7 @@ from .catalogue import METRICS
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = ("digital", "in_person", "partner")
+CHANNELS = tuple(Channel.values)
 
 # Periods after a pod's last fact stay materialised for a year so that year-over-year bookings
 # (which look a year back) are stored; a week more covers "52 weeks earlier".

@@ -34,9 +34,8 @@ lock that also holds readers back until the commit.  Waiting for that lock gives
 :data:`LOCK_WAIT` and the import goes the ordinary way.  Constraints are never touched: keys,
 foreign keys and checks are enforced throughout.
 
-``pods`` and ``staff`` files are a line per pod or person, so they go through the ORM: a pod's
-leaders are a many-to-many set, and a change of assignment must go through
-``pods.services.assignment_reassign``, the one definition of a reassignment.
+What each kind writes to which table is declared in ``tables.py``.  ``pods`` and ``staff`` files
+are a line per pod or person, so they go through the ORM instead (``people.py``).
 
 Every SQL string here is assembled from the constants of this module and of ``schema`` (table
 and column names, rules), never from the file's content, which only ever travels as COPY data,
@@ -44,216 +43,23 @@ query parameters or column values.
 """
 
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import OperationalError, ProgrammingError, connection, models, transaction
-from django.db.models import Max
+from django.db import OperationalError, ProgrammingError, connection, transaction
 
-from pods.models import Account, Assignment, Contact, Pod, User
-from pods.services import assignment_reassign
-
-from ..models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from ..signals import facts_bulk_written
 from . import parsing
 from .parsing import ErrorLog, Header, ImportRejected, Progress
-from .schema import KINDS, Column, Kind, RowCheckSql, sql_text, sql_words
+from .people import ORM_LOADS
+from .schema import Column, Kind, RowCheckSql, sql_text, sql_words
+from .tables import LOADS, Field, TableLoad, Written
 
 ANALYZE_AFTER_ROWS = 10_000
 BULK_ROWS = 100_000  # new rows from which a table smaller than that has its plain indexes built afresh
 LOCK_WAIT = "2s"  # how long a bulk import waits to have its table to itself before going the ordinary way
 PYTHON_BATCH = 200  # distinct values (of at most csv.field_size_limit characters) checked in Python at a time
-
-
-Rows = Iterable[tuple[int, dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Written:
-    """What an import wrote: rows created and updated, and how many rows its file has."""
-
-    created: int
-    updated: int
-    read: int = 0
-
-    @property
-    def changed(self) -> int:
-        return self.created + self.updated
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A CSV column naming a row of another table (an account by external_id, a pod by slug, ...)."""
-
-    column: str
-    model: type[models.Model]
-    key: str
-    alias: str
-    noun: str
-
-    @property
-    def table(self) -> str:
-        return self.model._meta.db_table
-
-
-@dataclass(frozen=True)
-class Field:
-    """A column of the target table: the SQL giving its value, and the CSV column it comes from.
-
-    ``expression`` reads the typed values of the row as ``s.<CSV column>`` (NULL when empty) and
-    the referenced rows by their aliases (``a.pod_id``).  A field whose CSV column is absent from
-    the file is left as it is on update (an empty cell, by contrast, clears it); ``insert_only``
-    fields are never updated.
-    """
-
-    column: str
-    expression: str
-    source: str | None = None
-    insert_only: bool = False
-
-
-@dataclass(frozen=True)
-class Check:
-    """A check across the referenced rows of a row: the SQL of its reason (NULL when there is none)."""
-
-    column: str
-    error: str
-
-
-@dataclass(frozen=True)
-class TableLoad:
-    """How the rows of one kind reach their table."""
-
-    model: type[models.Model]
-    conflict: tuple[str, ...]
-    fields: tuple[Field, ...]
-    references: tuple[Reference, ...] = ()
-    checks: tuple[Check, ...] = ()
-
-    @property
-    def table(self) -> str:
-        return self.model._meta.db_table
-
-    @property
-    def is_fact(self) -> bool:
-        return self.model in FACT_MODELS
-
-
-FACT_MODELS = (Activity, Lead, Opportunity, Order, AdoptionReading, SupportTicket)
-
-ACCOUNT = Reference("account", Account, "external_id", "a", "account")
-POD = Reference("pod", Pod, "slug", "p", "pod")
-
-
-def _fact_fields(*fields: Field) -> tuple[Field, ...]:
-    """The fields of a fact: its own, plus its account and the pod it is created under (the account's)."""
-    return (
-        Field("pod_id", "a.pod_id", insert_only=True),
-        Field("account_id", "a.id", "account"),
-        *fields,
-    )
-
-
-def copied_fields(*names: str) -> tuple[Field, ...]:
-    """Fields copied as they are from the CSV column of the same name."""
-    return tuple(Field(name, f"s.{name}", name) for name in names)
-
-
-def _text(name: str) -> Field:
-    """An optional text column: ``NOT NULL`` in the table, so an empty cell is stored as ``''``."""
-    return Field(name, f"coalesce(s.{name}, '')", name)
-
-
-CONTACT_OF_ANOTHER_ACCOUNT = Check(
-    "contact",
-    "CASE WHEN c.account_id <> a.id THEN "
-    + sql_words(
-        'Contact "{contact}" belongs to another account than "{account}".', contact="s.contact", account="s.account"
-    )
-    + " END",
-)
-
-LOADS: dict[str, TableLoad] = {
-    "accounts": TableLoad(
-        Account,
-        conflict=("external_id",),
-        fields=(*copied_fields("external_id", "name"), Field("pod_id", "p.id", "pod"), _text("segment")),
-        references=(POD,),
-    ),
-    "contacts": TableLoad(
-        Contact,
-        conflict=("external_id",),
-        fields=(
-            *copied_fields("external_id"),
-            Field("account_id", "a.id", "account"),
-            _text("name"),
-            _text("email"),
-            *copied_fields("persona"),
-        ),
-        references=(ACCOUNT,),
-    ),
-    "activities": TableLoad(
-        Activity,
-        conflict=("external_id",),
-        fields=_fact_fields(
-            *copied_fields("external_id", "occurred_at", "job", "channel", "kind"),
-            Field("staff_id", "u.id", "staff"),
-            Field("contact_id", "c.id", "contact"),
-            *copied_fields("minutes"),
-            _text("notes"),
-            Field("created_at", "now()", insert_only=True),
-        ),
-        references=(
-            ACCOUNT,
-            Reference("staff", User, "username", "u", "user"),
-            Reference("contact", Contact, "external_id", "c", "contact"),
-        ),
-        checks=(CONTACT_OF_ANOTHER_ACCOUNT,),
-    ),
-    "leads": TableLoad(
-        Lead,
-        conflict=("external_id",),
-        fields=_fact_fields(
-            *copied_fields("external_id", "created_at", "channel", "status", "decided_at"), _text("rejection_reason")
-        ),
-        references=(ACCOUNT,),
-    ),
-    "opportunities": TableLoad(
-        Opportunity,
-        conflict=("external_id",),
-        fields=_fact_fields(
-            *copied_fields("external_id"), _text("name"), *copied_fields("amount", "created_at", "status", "closed_at")
-        ),
-        references=(ACCOUNT,),
-    ),
-    "orders": TableLoad(
-        Order,
-        conflict=("external_id",),
-        fields=_fact_fields(*copied_fields("external_id", "ordered_at", "installed_at", "seats")),
-        references=(ACCOUNT,),
-    ),
-    "adoption": TableLoad(
-        AdoptionReading,
-        conflict=("account_id", "measured_on"),
-        fields=_fact_fields(*copied_fields("measured_on", "licensed_seats", "active_seats")),
-        references=(ACCOUNT,),
-    ),
-    "tickets": TableLoad(
-        SupportTicket,
-        conflict=("external_id",),
-        fields=_fact_fields(*copied_fields("external_id", "opened_at", "resolved_at", "csat", "channel")),
-        references=(ACCOUNT,),
-    ),
-}
-
-
-def register_kind(kind: Kind, table_load: TableLoad) -> None:
-    """Add a CSV kind loaded through a staging table; apps downstream of ``jobs`` (metrics: targets) call this."""
-    KINDS[kind.name] = kind
-    LOADS[kind.name] = table_load
 
 
 def load(kind: Kind, path: Path, header: Header, progress: Progress | None = None) -> Written:
@@ -665,113 +471,3 @@ def _build_indexes(cursor, definitions: list[str]) -> None:
     for definition in definitions:
         cursor.execute(definition)
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-# ---------- pods and staff: a line per pod or person, through the ORM ----------
-
-
-def _repeated_keys(rows: list[tuple[int, dict[str, Any]]], column: str, log: ErrorLog) -> None:
-    first_lines: dict[Any, int] = {}
-    for line, values in rows:
-        key = values[column]
-        if key is None:
-            continue
-        if key in first_lines:
-            log.add(line, column, f'The file already has a row with {column} "{key}", on line {first_lines[key]}.')
-        else:
-            first_lines[key] = line
-
-
-def _set_fields(instance: models.Model, values: dict[str, Any], names: Iterable[str]) -> list[str]:
-    """Set the given fields that differ; return their names (nothing is saved)."""
-    changed = []
-    for name in names:
-        if getattr(instance, name) != values[name]:
-            setattr(instance, name, values[name])
-            changed.append(name)
-    return changed
-
-
-def _users_by_username(usernames: Iterable[str]) -> dict[str, User]:
-    """The users of these usernames, created (without a usable password) when missing."""
-    wanted = set(usernames)
-    users = {user.username: user for user in User.objects.filter(username__in=wanted)}
-    for name in sorted(wanted - users.keys()):
-        user = User(username=name)
-        user.set_unusable_password()
-        user.save()
-        users[name] = user
-    return users
-
-
-def load_pods(rows: Rows, present: frozenset[str], log: ErrorLog) -> Written:
-    rows = list(rows)  # a line per pod: small
-    _repeated_keys(rows, "slug", log)
-    if log:
-        raise ImportRejected(log)
-    existing = {pod.slug: pod for pod in Pod.objects.filter(slug__in=[values["slug"] for _, values in rows])}
-    with_leaders = "leaders" in present
-    leaders = _users_by_username(name for _, values in rows if with_leaders for name in values["leaders"] or ())
-    fields = [name for name in ("name", "timezone", "territory") if name in present]
-    created = updated = 0
-    for _, values in rows:
-        values = {**values, "territory": values["territory"] or ""}
-        pod = existing.get(values["slug"])
-        if pod is None:
-            pod = Pod.objects.create(**{name: values[name] for name in ("slug", *fields)})
-            created += 1
-            changed = True
-        else:
-            changed_fields = _set_fields(pod, values, fields)
-            if changed_fields:
-                pod.save(update_fields=changed_fields)
-            changed = bool(changed_fields)
-        if with_leaders:
-            wanted = {leaders[name].pk for name in values["leaders"] or ()}
-            if set(pod.leaders.values_list("pk", flat=True)) != wanted:
-                pod.leaders.set(wanted)  # adds and removes only the difference
-                changed = True
-        if changed and values["slug"] in existing:
-            updated += 1
-    return Written(created, updated)
-
-
-def load_staff(rows: Rows, present: frozenset[str], log: ErrorLog) -> Written:
-    rows = list(rows)  # a line per person: small
-    _repeated_keys(rows, "username", log)
-    pods = {pod.slug: pod for pod in Pod.objects.filter(slug__in={values["pod"] for _, values in rows})}
-    for line, values in rows:
-        if values["pod"] is not None and values["pod"] not in pods:
-            log.add(line, "pod", f'Unknown pod "{values["pod"]}".')
-    if log:
-        raise ImportRejected(log)
-    usernames = [values["username"] for _, values in rows]
-    known = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
-    people = _users_by_username(usernames)
-    last_assignment = Assignment.objects.aggregate(last=Max("pk"))["last"] or 0
-    created = updated = 0
-    # Staff files are small (a line per person), so this loop calls assignment_reassign row by row:
-    # it is the one definition of "the active assignment ends on started_on and a new one starts".
-    for line, values in rows:
-        person = people[values["username"]]
-        personal = {"full_name": values["full_name"] or "", "email": values["email"] or ""}
-        changed_fields = _set_fields(person, personal, [name for name in personal if name in present])
-        if changed_fields:
-            person.save(update_fields=changed_fields)
-        try:
-            assignment = assignment_reassign(
-                person=person, pod=pods[values["pod"]], job=values["job"], effective_on=values["started_on"]
-            )
-        except ValidationError as error:
-            log.add(line, "started_on", " ".join(error.messages))
-            continue
-        if person.username not in known:
-            created += 1
-        elif changed_fields or assignment.pk > last_assignment:  # unchanged: the current one comes back
-            updated += 1
-    if log:
-        raise ImportRejected(log)
-    return Written(created, updated)
-
-
-ORM_LOADS: dict[str, Callable[[Rows, frozenset[str], ErrorLog], Written]] = {"pods": load_pods, "staff": load_staff}

@@ -12,7 +12,7 @@ the ORM.  ``tests/jobs/imports/test_rules.py`` holds the two versions to the sam
 parser without SQL (slugs, usernames, e-mail addresses, time zones: Django's validators) runs in
 Python once per distinct value of the file.
 
-The ``targets`` kind is registered by ``metrics`` (``metrics/imports.py``), which owns targets and
+The ``targets`` kind is registered by ``metrics`` (``metrics/targets_csv.py``), which owns targets and
 their vocabulary, so ``jobs`` does not depend on ``metrics``.
 """
 

@@ -4,8 +4,8 @@ Targets belong to ``metrics`` (the catalogue says which metrics take one, the gr
 period starts), so this app adds the kind instead of ``jobs`` reaching up for that vocabulary.
 """
 
-from jobs.imports.loading import POD, Field, TableLoad, copied_fields, register_kind
 from jobs.imports.schema import Column, Kind, choice, date, decimal, slug
+from jobs.imports.tables import POD_REFERENCE, Field, TableLoad, copied_fields, register_kind
 from jobs.models import ImportKind
 
 from .catalogue import TARGETABLE_METRIC_CHOICES
@@ -50,7 +50,7 @@ TARGETS_LOAD = TableLoad(
     Target,
     conflict=("pod_id", "metric", "grain", "period_start"),
     fields=(Field("pod_id", "p.id", "pod"), *copied_fields("metric", "grain", "period_start", "value")),
-    references=(POD,),
+    references=(POD_REFERENCE,),
 )
 
 
