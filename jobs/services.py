@@ -3,6 +3,9 @@
 Services check the data, not the caller: a view or API looks the account up in the caller's
 scope (``jobs.selectors.accounts_loggable_by``) before calling them, while an admin's import may
 log on behalf of any staff member.
+
+Metrics follow every write by themselves (triggers mark the affected days, a worker recomputes
+them): the whole path is told in ``metrics/pipeline.py``.
 """
 
 from django.core.exceptions import ValidationError

@@ -67,3 +67,10 @@ def pods_visible_to(user) -> models.QuerySet[Pod]:
         return Pod.objects.all()
     staffed = current_assignments().filter(person=user).values("pod_id")
     return Pod.objects.filter(Q(leaders=user) | Q(pk__in=staffed)).distinct()
+
+
+def pods_targets_editable_by(user) -> models.QuerySet[Pod]:
+    """Pods whose targets ``user`` may set: every pod for admins, the pods they lead for leaders."""
+    if is_uce_admin(user):
+        return Pod.objects.all()
+    return pods_led_by(user)

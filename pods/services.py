@@ -1,4 +1,8 @@
-"""Writes to pods and people (HackSoft style: keyword-only, atomic, return the instance)."""
+"""Writes to pods and people (HackSoft style: keyword-only, atomic, return the instance).
+
+A reassignment or a pod's new time zone changes staffing and every period of the pod's metrics;
+they are recomputed by themselves, as ``metrics/pipeline.py`` tells.
+"""
 
 import datetime as dt
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 
 from jobs import services
-from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+from jobs.models import Activity, AdoptionReading, ImportJob, ImportKind, Lead, Opportunity, Order, SupportTicket
 from jobs.selectors import accounts_loggable_by, contacts_loggable_by
 from pods.models import Account, Contact
 from pods.validators import timestamp_problem
@@ -199,3 +199,39 @@ class SupportTicketSerializer(FactSerializer):
         model = SupportTicket
         fields = [*FactSerializer.FACT_FIELDS, "opened_at", "resolved_at", "csat", "channel"]
         read_only_fields = fields
+
+
+# --- Imports (INTERCHANGE.md): an upload, and the import it starts ---
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="1-based line of the file; the header is line 1.")
+    column = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    errors = ImportErrorSerializer(many=True, read_only=True, help_text="The first 1000 errors, by line.")
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "rows_total",
+            "rows_processed",
+            "rows_created",
+            "rows_updated",
+            "error_count",
+            "errors",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ImportKind.choices)
+    file = serializers.FileField(help_text="UTF-8 CSV with a header row (INTERCHANGE.md).")

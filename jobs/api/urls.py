@@ -1,12 +1,10 @@
-"""Routes of the jobs API under /api/: activities (read and write) and the facts behind the dashboard (read)."""
+"""Routes of the jobs API under /api/: activities (read and write), the facts behind the dashboard (read), imports."""
 
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
-# No root view: the project's router in uce/api_router.py serves /api/ itself.
-router = DefaultRouter()
-router.include_root_view = False
+router = SimpleRouter()
 router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("accounts", views.AccountViewSet, basename="account")
 router.register("contacts", views.ContactViewSet, basename="contact")
@@ -15,5 +13,6 @@ router.register("opportunities", views.OpportunityViewSet, basename="opportunity
 router.register("orders", views.OrderViewSet, basename="order")
 router.register("adoption-readings", views.AdoptionReadingViewSet, basename="adoption-reading")
 router.register("tickets", views.SupportTicketViewSet, basename="ticket")
+router.register("imports", views.ImportJobViewSet, basename="import")
 
 urlpatterns = router.urls

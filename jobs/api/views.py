@@ -5,11 +5,17 @@ not log answers 403 to a change.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, viewsets
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
 
 from jobs import filtersets, selectors, services
-from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
+from jobs.imports.selectors import imports_visible_to
+from jobs.imports.service import import_start, max_upload_bytes, upload_size_problem
+from jobs.models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SupportTicket
 from pods.models import Account, Contact
+from pods.scoping import is_uce_admin
 
 from . import serializers
 
@@ -154,3 +160,70 @@ class SupportTicketViewSet(FactViewSet):
     queryset = SupportTicket.objects.all()
     serializer_class = serializers.SupportTicketSerializer
     filterset_class = filtersets.SupportTicketFilterSet
+
+
+# --- Imports (INTERCHANGE.md): admins upload; anyone else is refused an upload (403) and sees no import (404) ---
+
+# Room for the multipart envelope around the file when judging a request by its Content-Length.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The file is too large."
+    default_code = "file_too_large"
+
+
+class MayUploadImports(permissions.BasePermission):
+    message = "Only admins may import data."
+
+    def has_permission(self, request, view):
+        return view.action != "create" or is_uce_admin(request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List imports (admins only; others see none)"),
+    retrieve=extend_schema(
+        summary="Follow an import: status, progress, error report",
+        responses={
+            200: serializers.ImportJobSerializer,
+            404: OpenApiResponse(description="No such import, or not an admin."),
+        },
+    ),
+    create=extend_schema(
+        summary="Upload a CSV file; a worker imports it",
+        request={"multipart/form-data": serializers.ImportUploadSerializer},
+        responses={
+            202: serializers.ImportJobSerializer,
+            400: OpenApiResponse(description="Unknown kind or no file."),
+            403: OpenApiResponse(description="Not an admin."),
+            413: OpenApiResponse(description="The file is larger than UCE_IMPORT_MAX_BYTES."),
+        },
+    ),
+)
+class ImportJobViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    queryset = ImportJob.objects.none()
+    serializer_class = serializers.ImportJobSerializer
+    permission_classes = [permissions.IsAuthenticated, MayUploadImports]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return imports_visible_to(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        # Refuse an oversized upload from its Content-Length, before its body is read.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > max_upload_bytes() + MULTIPART_OVERHEAD:
+            raise UploadTooLarge({"file": [upload_size_problem(declared)]})
+        upload = serializers.ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        problem = upload_size_problem(upload.validated_data["file"].size)
+        if problem:
+            raise UploadTooLarge({"file": [problem]})
+        import_job = import_start(
+            kind=upload.validated_data["kind"], file=upload.validated_data["file"], created_by=request.user
+        )
+        import_job.refresh_from_db()  # with eager tasks (tests) it has already run
+        return Response(serializers.ImportJobSerializer(import_job).data, status=status.HTTP_202_ACCEPTED)

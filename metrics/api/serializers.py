@@ -3,8 +3,10 @@
 from rest_framework import serializers
 
 from metrics.choices import Grain
-from metrics.models import RecomputeRequest
+from metrics.models import RecomputeRequest, Target
 from metrics.periods import period_start, shift
+from pods.models import Pod
+from pods.scoping import pods_targets_editable_by
 from pods.validators import validate_date_in_range
 
 MAX_PERIODS = 1000
@@ -86,3 +88,40 @@ class RecomputeRequestSerializer(serializers.ModelSerializer):
         model = RecomputeRequest
         fields = ["id", "pod", "status", "steps_done", "steps_total", "percent", "error", "created_at", "finished_at"]
         read_only_fields = fields
+
+
+class EditablePodField(serializers.SlugRelatedField):
+    """A pod slug among the pods the caller may set targets for; others read like unknown slugs."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return pods_targets_editable_by(request.user) if request is not None else Pod.objects.none()
+
+    def to_internal_value(self, data):
+        # PostgreSQL refuses NUL in text: such a slug names no pod, and must not reach the query.
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        return super().to_internal_value(data)
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    pod = EditablePodField(
+        slug_field="slug",
+        error_messages={"does_not_exist": "No pod with this slug whose targets you may set."},
+        help_text="Slug of a pod whose targets you may set.",
+    )
+
+    class Meta:
+        model = Target
+        fields = ["id", "pod", "metric", "grain", "period_start", "value"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"period_start": {"validators": [validate_date_in_range]}}
+
+    def validate(self, attrs):
+        grain = attrs.get("grain", getattr(self.instance, "grain", None))
+        start = attrs.get("period_start", getattr(self.instance, "period_start", None))
+        if grain and start and period_start(grain, start) != start:
+            expected = period_start(grain, start)
+            message = f"Not the first day of a {grain}; that {grain} starts on {expected:%Y-%m-%d}."
+            raise serializers.ValidationError({"period_start": message})
+        return attrs

@@ -1,18 +1,26 @@
-"""Metrics API: a pod's snapshots per period, and recomputation on the worker."""
+"""Metrics API: a pod's snapshots per period, recomputation on the worker, and targets.
 
-from django.db import transaction
+Everyone sees the targets of the pods they may see; leaders set those of their pods, admins all.
+A target of a pod outside the caller's scope answers 404 like a missing one; a visible target the
+caller may not change (staff of its pod) answers 403.
+"""
+
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from metrics.models import RecomputeRequest
+from metrics.filtersets import TargetFilterSet
+from metrics.models import RecomputeRequest, Target
 from metrics.selectors import pod_metric_series
-from metrics.tasks import recompute_pod
-from pods.scoping import pods_visible_to
+from metrics.services import recompute_request
+from pods.scoping import pods_targets_editable_by, pods_visible_to
 
-from .serializers import MetricsQuerySerializer, PodMetricSeriesSerializer, RecomputeRequestSerializer
+from .serializers import MetricsQuerySerializer, PodMetricSeriesSerializer, RecomputeRequestSerializer, TargetSerializer
+
+NOT_FOUND = OpenApiResponse(description="No such target, or one outside the caller's scope (indistinguishable).")
+FORBIDDEN = OpenApiResponse(description="The caller may see this pod's targets but not change them.")
 
 
 @extend_schema(
@@ -42,10 +50,7 @@ def pod_metrics(request, slug):
 @api_view(["POST"])
 def pod_recompute(request, slug):
     pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
-    with transaction.atomic():
-        recompute = RecomputeRequest.objects.create(pod=pod, requested_by=request.user)
-        # robust: a broker outage must not fail the request; beat re-sends pending work.
-        transaction.on_commit(lambda: recompute_pod.delay(recompute.pk), robust=True)
+    recompute = recompute_request(pod=pod, requested_by=request.user)
     return Response(RecomputeRequestSerializer(recompute).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -57,3 +62,44 @@ class RecomputeRequestViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, 
 
     def get_queryset(self):
         return RecomputeRequest.objects.filter(pod__in=pods_visible_to(self.request.user)).select_related("pod")
+
+
+class CanSetTargets(permissions.BasePermission):
+    message = "Only the pod's leaders and admins may change its targets."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return pods_targets_editable_by(request.user).exists()
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return pods_targets_editable_by(request.user).filter(pk=obj.pod_id).exists()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the targets of the pods the caller may see"),
+    retrieve=extend_schema(summary="Retrieve a target", responses={200: TargetSerializer, 404: NOT_FOUND}),
+    create=extend_schema(summary="Set a target", responses={201: TargetSerializer, 403: FORBIDDEN}),
+    update=extend_schema(summary="Replace a target", responses={200: TargetSerializer, 403: FORBIDDEN, 404: NOT_FOUND}),
+    partial_update=extend_schema(
+        summary="Change a target", responses={200: TargetSerializer, 403: FORBIDDEN, 404: NOT_FOUND}
+    ),
+    destroy=extend_schema(summary="Delete a target", responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND}),
+)
+class TargetViewSet(viewsets.ModelViewSet):
+    """Targets: pod × metric × grain × period → value."""
+
+    queryset = Target.objects.all()
+    serializer_class = TargetSerializer
+    filterset_class = TargetFilterSet
+    permission_classes = [permissions.IsAuthenticated, CanSetTargets]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return (
+            Target.objects.filter(pod__in=pods_visible_to(self.request.user))
+            .select_related("pod")
+            .order_by("pod__slug", "metric", "grain", "-period_start", "id")
+        )

@@ -1,1 +1,1 @@
-"""The pods app's part of the HTTP API: serializers and viewsets, registered in ``uce/api_router.py``."""
+"""The pods app's part of the HTTP API: serializers and viewsets, routed in ``urls.py``."""
