@@ -204,20 +204,25 @@ DAY_KEYS_SQL = """
     CROSS JOIN LATERAL generate_series(k.period_start::timestamp, k.last_day::timestamp, interval '1 day') day
 """
 
-# Each key's snapshot: the empty-period defaults overlaid with what every family computed for it.
-UPSERT_SQL = """
-    INSERT INTO metrics_podmetricsnapshot (pod_id, grain, period_start, period_end, metrics, computed_at)
-    SELECT k.pod_id, k.grain, k.period_start, k.period_end, %s::jsonb || coalesce(parts.m, '{}'), now()
-    FROM uce_keys k
+# Each key's figures, as every family computed them (overlaid on the empty-period defaults below).
+MERGED_PARTS_SQL = """
     LEFT JOIN (
         SELECT p.key_id, jsonb_object_agg(figure.key, figure.value) AS m
         FROM uce_parts p CROSS JOIN LATERAL jsonb_each(p.m) figure
         GROUP BY p.key_id
     ) parts ON parts.key_id = k.id
+"""
+
+# Each key's snapshot: the empty-period defaults overlaid with what every family computed for it.
+UPSERT_SQL = f"""
+    INSERT INTO metrics_podmetricsnapshot (pod_id, grain, period_start, period_end, metrics, computed_at)
+    SELECT k.pod_id, k.grain, k.period_start, k.period_end, %s::jsonb || coalesce(parts.m, '{{}}'), now()
+    FROM uce_keys k
+    {MERGED_PARTS_SQL}
     WHERE k.days IS NULL
     ON CONFLICT (pod_id, grain, period_start) DO UPDATE
     SET period_end = EXCLUDED.period_end, metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
-"""
+"""  # nosec B608 # SQL assembled from this module's constants, no input
 
 # A pod's periods to date of an earlier local day are no longer read: drop them when its date moved on.
 TO_DATE_PRUNE_SQL = """
@@ -226,19 +231,15 @@ TO_DATE_PRUNE_SQL = """
     WHERE s.pod_id = c.pod_id AND c.to_date_stale
 """
 
-TO_DATE_UPSERT_SQL = """
+TO_DATE_UPSERT_SQL = f"""
     INSERT INTO metrics_periodtodatesnapshot (pod_id, grain, period_start, days, metrics, computed_at)
-    SELECT k.pod_id, k.grain, k.period_start, k.days, %s::jsonb || coalesce(parts.m, '{}'), now()
+    SELECT k.pod_id, k.grain, k.period_start, k.days, %s::jsonb || coalesce(parts.m, '{{}}'), now()
     FROM uce_keys k
-    LEFT JOIN (
-        SELECT p.key_id, jsonb_object_agg(figure.key, figure.value) AS m
-        FROM uce_parts p CROSS JOIN LATERAL jsonb_each(p.m) figure
-        GROUP BY p.key_id
-    ) parts ON parts.key_id = k.id
+    {MERGED_PARTS_SQL}
     WHERE k.days IS NOT NULL
     ON CONFLICT (pod_id, grain, period_start, days) DO UPDATE
     SET metrics = EXCLUDED.metrics, computed_at = EXCLUDED.computed_at
-"""
+"""  # nosec B608 # SQL assembled from this module's constants, no input
 
 # Snapshots outside the horizon (facts were deleted or moved in time) would be stale: drop them.
 PRUNE_SQL = """
