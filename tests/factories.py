@@ -39,7 +39,8 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     person = factory.SubFactory(UserFactory)
     pod = factory.SubFactory(PodFactory)
     job = "learn"
-    started_on = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=30))
+    # A month before today in the pod's own time zone, the date by which the product reads staffing.
+    started_on = factory.LazyAttribute(lambda assignment: assignment.pod.local_today() - dt.timedelta(days=30))
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

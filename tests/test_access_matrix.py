@@ -11,12 +11,10 @@ totals (cells checked, unauthorised 2xx found).
 """
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
 
@@ -56,7 +54,7 @@ def staff_a2(pod_a):
 def moved_ab(pod_a, pod_b):
     """Staff of A until ten days ago, of B since: a reassignment ends one assignment the day the next starts."""
     person = UserFactory(username="moved-ab")
-    today = dt.date.today()
+    today = min(pod_a.local_today(), pod_b.local_today())  # the move has begun in both pods' zones
     AssignmentFactory(
         person=person,
         pod=pod_a,
@@ -160,9 +158,9 @@ def test_a_reassignment_takes_effect_on_the_very_next_request(world, clients, us
     assert client.get("/pods/southeast-us/").status_code == 200
     assert client.get(f"/api/activities/{logged_in_a.pk}/").status_code == 200
 
-    # Effective today in A's time zone, the earliest of the two pods' local dates.
-    today_in_a = timezone.localdate(timezone=zoneinfo.ZoneInfo(world.pods["A"].timezone))
-    assignment_reassign(person=users["staff_a"], pod=world.pods["B"], job="buy", effective_on=today_in_a)
+    # Effective today, by the earlier of the two pods' local dates: the move has then begun in both zones.
+    today = min(world.pods["A"].local_today(), world.pods["B"].local_today())
+    assignment_reassign(person=users["staff_a"], pod=world.pods["B"], job="buy", effective_on=today)
 
     assert client.get("/pods/southeast-us/").status_code == 404
     assert client.get("/pods/dach/").status_code == 200

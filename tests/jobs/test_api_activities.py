@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 URL = "/api/activities/"
 
 
+def yesterday_in(*pods):
+    """Yesterday in every one of ``pods``' zones: a move effective then has begun in each of them."""
+    return min(pod.local_today() for pod in pods) - dt.timedelta(days=1)
+
+
 def client_for(user):
     client = APIClient()
     client.force_login(user)
@@ -170,7 +175,7 @@ def test_a_reassigned_staff_member_logs_for_the_new_pod_on_the_next_request(staf
     client = client_for(staff_a)
     assert client.post(URL, payload(acme), format="json").status_code == 201
 
-    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=dt.date.today() - dt.timedelta(days=1))
+    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=yesterday_in(acme.pod, pod_b))
 
     assert client.post(URL, payload(acme), format="json").status_code == 400
     moved = client.post(URL, payload(bosch), format="json")
@@ -295,7 +300,7 @@ def test_others_get_403_when_they_see_the_activity_and_404_when_they_do_not(pod_
 
 def test_a_reassigned_staff_member_can_no_longer_change_activities_of_the_old_pod(staff_a, acme, pod_b):
     activity = ActivityFactory(account=acme, staff=staff_a)
-    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=dt.date.today() - dt.timedelta(days=1))
+    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=yesterday_in(acme.pod, pod_b))
     assert client_for(staff_a).delete(f"{URL}{activity.pk}/").status_code == 404
     assert Activity.objects.filter(pk=activity.pk).exists()
 

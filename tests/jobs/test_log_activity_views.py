@@ -331,7 +331,9 @@ def test_nobody_edits_or_deletes_an_activity_someone_else_logged(client, method,
 
 def test_a_reassigned_staff_member_no_longer_edits_the_old_pods_activities(client, staff_a, acme, pod_b):
     activity = ActivityFactory(account=acme, staff=staff_a)
-    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=dt.date.today() - dt.timedelta(days=1))
+    # Yesterday in both pods' zones: the move has then begun in the old pod and in the new one.
+    yesterday = min(acme.pod.local_today(), pod_b.local_today()) - dt.timedelta(days=1)
+    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=yesterday)
     assert logged_in(client, staff_a).get(f"{URL}{activity.pk}/edit/").status_code == 404
 
 

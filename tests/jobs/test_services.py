@@ -156,12 +156,14 @@ def test_a_leader_who_is_also_staff_may_log_for_both_pods(pod_a, pod_b, leader_a
 
 
 def test_a_reassigned_staff_member_logs_for_the_new_pod_at_once(pod_a, pod_b, staff_a):
-    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=dt.date.today() - dt.timedelta(days=1))
+    # Yesterday in both pods' zones: the move has then begun in A (ended) and in B (started).
+    yesterday = min(pod_a.local_today(), pod_b.local_today()) - dt.timedelta(days=1)
+    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=yesterday)
     assert slugs(pods_loggable_by(staff_a)) == {"dach"}
 
 
 def test_an_ended_or_future_assignment_gives_no_pod(pod_a):
-    today = dt.date.today()
+    today = pod_a.local_today()  # the pod's date decides, not the server's
     former = AssignmentFactory(
         person=UserFactory(username="former"), pod=pod_a, started_on=today - dt.timedelta(days=60), ended_on=today
     ).person

@@ -11,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.models import Activity
 from pods.models import Assignment, CenterOfExcellence, User
@@ -32,17 +33,31 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PEOPLE_URL = reverse("admin:pods_user_changelist")
-TODAY = dt.date.today()
-STARTED = TODAY - dt.timedelta(days=60)
-MOVE_DAY = TODAY - dt.timedelta(days=1)
 
 
 @pytest.fixture
-def learners(pod_a):
+def today(pod_a, pod_b):
+    """The earlier of the two pods' local dates, read when the test runs: a move effective on it has begun in both."""
+    return min(pod_a.local_today(), pod_b.local_today())
+
+
+@pytest.fixture
+def started(today):
+    return today - dt.timedelta(days=60)
+
+
+@pytest.fixture
+def move_day(today):
+    """Yesterday in both pods' zones: the moves of the tests have begun in A and in B."""
+    return today - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def learners(pod_a, started):
     """Three people in Southeast US / Learn since 60 days ago."""
     return [
         AssignmentFactory(person=UserFactory(username=f"learner{i}", full_name=f"Learner {i}"), pod=pod_a,
-                          job="learn", started_on=STARTED).person
+                          job="learn", started_on=started).person
         for i in range(3)
     ]  # fmt: skip
 
@@ -52,7 +67,7 @@ def run_action(client, people, **data):
     return client.post(PEOPLE_URL, payload)
 
 
-def destination(pod, job="buy", day=MOVE_DAY, step="confirm"):
+def destination(pod, day, job="buy", step="confirm"):
     return {"step": step, "pod": pod.pk, "job": job, "effective_on": day.isoformat()}
 
 
@@ -84,47 +99,51 @@ def test_the_action_opens_a_form_listing_the_selected_people_with_their_current_
     assert "Learner 2" not in page
     assert page.count("Southeast US / Learn") == 2
     assert 'name="pod"' in page and 'name="job"' in page and 'name="effective_on"' in page
-    # The effective date defaults to today.
-    assert f'value="{TODAY.isoformat()}"' in page
+    # The effective date defaults to today, by the form's clock (the current time zone: no pod is chosen yet).
+    assert f'value="{timezone.localdate().isoformat()}"' in page
 
 
-def test_the_review_step_shows_each_move_before_anything_changes(admin_client, learners, pod_b):
-    response = run_action(admin_client, learners, **destination(pod_b, step="review"))
+def test_the_review_step_shows_each_move_before_anything_changes(admin_client, learners, pod_b, started, move_day):
+    response = run_action(admin_client, learners, **destination(pod_b, move_day, step="review"))
 
     page = response.content.decode()
     assert "Confirm reassignment" in page
-    assert page.count(f"DACH / Buy from {MOVE_DAY:%Y-%m-%d}") >= 3
-    assert all(history(person) == [("southeast-us", "learn", STARTED, None)] for person in learners)
+    assert page.count(f"DACH / Buy from {move_day:%Y-%m-%d}") >= 3
+    assert all(history(person) == [("southeast-us", "learn", started, None)] for person in learners)
 
 
-def test_confirming_moves_everyone_keeps_history_and_logs_each_person(admin_client, admin_user, learners, pod_b):
-    response = run_action(admin_client, learners, **destination(pod_b))
+def test_confirming_moves_everyone_keeps_history_and_logs_each_person(
+    admin_client, admin_user, learners, pod_b, started, move_day
+):
+    response = run_action(admin_client, learners, **destination(pod_b, move_day))
 
     assert response.status_code == 302
     for person in learners:
-        assert history(person) == [("southeast-us", "learn", STARTED, MOVE_DAY), ("dach", "buy", MOVE_DAY, None)]
+        assert history(person) == [("southeast-us", "learn", started, move_day), ("dach", "buy", move_day, None)]
         entries = LogEntry.objects.filter(object_id=str(person.pk), content_type__model="user")
         assert [(e.user, e.action_flag, e.get_change_message()) for e in entries] == [
-            (admin_user, CHANGE, f"Reassigned to DACH / Buy from {MOVE_DAY:%Y-%m-%d}")
+            (admin_user, CHANGE, f"Reassigned to DACH / Buy from {move_day:%Y-%m-%d}")
         ]
-    assert f"Reassigned 3 people to DACH / Buy from {MOVE_DAY:%Y-%m-%d}." in texts_of_messages(response)
+    assert f"Reassigned 3 people to DACH / Buy from {move_day:%Y-%m-%d}." in texts_of_messages(response)
 
 
-def test_people_already_there_are_left_alone_and_reported(admin_client, learners, pod_a, pod_b):
-    already = AssignmentFactory(person=UserFactory(username="already"), pod=pod_b, job="buy", started_on=STARTED)
+def test_people_already_there_are_left_alone_and_reported(admin_client, learners, pod_a, pod_b, started, move_day):
+    already = AssignmentFactory(person=UserFactory(username="already"), pod=pod_b, job="buy", started_on=started)
 
-    response = run_action(admin_client, [*learners, already.person], **destination(pod_b))
+    response = run_action(admin_client, [*learners, already.person], **destination(pod_b, move_day))
 
-    assert history(already.person) == [("dach", "buy", STARTED, None)]
+    assert history(already.person) == [("dach", "buy", started, None)]
     assert not LogEntry.objects.filter(object_id=str(already.person.pk)).exists()
     assert texts_of_messages(response) == [
-        f"Reassigned 3 people to DACH / Buy from {MOVE_DAY:%Y-%m-%d}.",
+        f"Reassigned 3 people to DACH / Buy from {move_day:%Y-%m-%d}.",
         "1 person was already in DACH / Buy; unchanged.",
     ]
 
 
-def test_a_form_without_pod_is_shown_again_with_its_error_and_nothing_changes(admin_client, learners, pod_b):
-    data = destination(pod_b)
+def test_a_form_without_pod_is_shown_again_with_its_error_and_nothing_changes(
+    admin_client, learners, pod_b, started, move_day
+):
+    data = destination(pod_b, move_day)
     del data["pod"]
 
     response = run_action(admin_client, learners, **data)
@@ -132,27 +151,27 @@ def test_a_form_without_pod_is_shown_again_with_its_error_and_nothing_changes(ad
     assert response.status_code == 200
     assert response.context["form"].errors == {"pod": ["This field is required."]}
     assert "Please correct the error below." in response.content.decode()
-    assert all(history(person) == [("southeast-us", "learn", STARTED, None)] for person in learners)
+    assert all(history(person) == [("southeast-us", "learn", started, None)] for person in learners)
     assert not LogEntry.objects.exists()
 
 
-def test_a_refusal_from_the_service_changes_nobody(admin_client, learners, pod_b):
+def test_a_refusal_from_the_service_changes_nobody(admin_client, learners, pod_b, today, started, move_day):
     # learner2 already moves to DACH next month: moving everyone from yesterday would rewrite that plan.
     planned = learners[2]
-    Assignment.objects.filter(person=planned).update(ended_on=TODAY + dt.timedelta(days=30))
-    Assignment.objects.create(person=planned, pod=pod_b, job="adopt", started_on=TODAY + dt.timedelta(days=30))
+    Assignment.objects.filter(person=planned).update(ended_on=today + dt.timedelta(days=30))
+    Assignment.objects.create(person=planned, pod=pod_b, job="adopt", started_on=today + dt.timedelta(days=30))
 
-    response = run_action(admin_client, learners, **destination(pod_b))
+    response = run_action(admin_client, learners, **destination(pod_b, move_day))
 
     assert response.status_code == 200
     assert "already has an assignment starting after" in response.content.decode()
-    assert all(history(person) == [("southeast-us", "learn", STARTED, None)] for person in learners[:2])
+    assert all(history(person) == [("southeast-us", "learn", started, None)] for person in learners[:2])
     assert len(history(planned)) == 2
     assert not LogEntry.objects.exists()
 
 
-def test_change_destination_goes_back_to_the_form_with_the_choice_kept(admin_client, learners, pod_b):
-    response = run_action(admin_client, learners, **destination(pod_b), _edit="Change destination")
+def test_change_destination_goes_back_to_the_form_with_the_choice_kept(admin_client, learners, pod_b, move_day):
+    response = run_action(admin_client, learners, **destination(pod_b, move_day), _edit="Change destination")
 
     assert response.status_code == 200
     assert response.context["step"] == "choose"
@@ -163,7 +182,7 @@ def test_change_destination_goes_back_to_the_form_with_the_choice_kept(admin_cli
 # --- One person ---------------------------------------------------------------------------------------------------
 
 
-def test_one_person_can_be_reassigned_from_their_page(admin_client, learners, pod_b):
+def test_one_person_can_be_reassigned_from_their_page(admin_client, learners, pod_b, started, move_day):
     person = learners[0]
     change_url = reverse("admin:pods_user_change", args=[person.pk])
     reassign_url = reverse("admin:pods_user_reassign", args=[person.pk])
@@ -173,36 +192,36 @@ def test_one_person_can_be_reassigned_from_their_page(admin_client, learners, po
     form_page = admin_client.get(reassign_url)
     assert form_page.status_code == 200
     assert "Southeast US / Learn" in form_page.content.decode()
-    review = admin_client.post(reassign_url, destination(pod_b, job="support", step="review"))
+    review = admin_client.post(reassign_url, destination(pod_b, move_day, job="support", step="review"))
     assert "Confirm reassignment" in review.content.decode()
-    response = admin_client.post(reassign_url, destination(pod_b, job="support"))
+    response = admin_client.post(reassign_url, destination(pod_b, move_day, job="support"))
 
     assert response.status_code == 302
     assert response["Location"] == change_url
-    assert history(person) == [("southeast-us", "learn", STARTED, MOVE_DAY), ("dach", "support", MOVE_DAY, None)]
-    assert LogEntry.objects.get().get_change_message() == f"Reassigned to DACH / Support from {MOVE_DAY:%Y-%m-%d}"
-    assert history(learners[1]) == [("southeast-us", "learn", STARTED, None)]
+    assert history(person) == [("southeast-us", "learn", started, move_day), ("dach", "support", move_day, None)]
+    assert LogEntry.objects.get().get_change_message() == f"Reassigned to DACH / Support from {move_day:%Y-%m-%d}"
+    assert history(learners[1]) == [("southeast-us", "learn", started, None)]
 
 
-def test_the_person_page_shows_the_whole_history_read_only(admin_client, learners, pod_b):
+def test_the_person_page_shows_the_whole_history_read_only(admin_client, learners, pod_b, move_day):
     person = learners[0]
-    admin_client.post(reverse("admin:pods_user_reassign", args=[person.pk]), destination(pod_b))
+    admin_client.post(reverse("admin:pods_user_reassign", args=[person.pk]), destination(pod_b, move_day))
 
     response = admin_client.get(reverse("admin:pods_user_change", args=[person.pk]))
 
     formset = response.context["inline_admin_formsets"][0]
     assert [(form.original.pod.slug, form.original.ended_on) for form in formset] == [
         ("dach", None),
-        ("southeast-us", MOVE_DAY),
+        ("southeast-us", move_day),
     ]
     assert not formset.has_add_permission and not formset.has_change_permission
     assert not formset.has_delete_permission
     page = response.content.decode()
     assert 'name="assignments-0-pod"' not in page
-    assert f"DACH / Buy since {MOVE_DAY:%Y-%m-%d}" in page
+    assert f"DACH / Buy since {move_day:%Y-%m-%d}" in page
 
 
-def test_assignments_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, learners):
+def test_assignments_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, learners, started):
     assignment = Assignment.objects.filter(person=learners[0]).get()
     change_url = reverse("admin:pods_assignment_change", args=[assignment.pk])
 
@@ -213,27 +232,26 @@ def test_assignments_cannot_be_added_changed_or_deleted_in_the_admin(admin_clien
         == 403
     )
     assert admin_client.get(change_url).status_code == 200  # still viewable
-    assert history(learners[0]) == [("southeast-us", "learn", STARTED, None)]
+    assert history(learners[0]) == [("southeast-us", "learn", started, None)]
 
 
 # --- Permissions -----------------------------------------------------------------------------------------------
 
 
-def test_staff_without_assignment_permissions_cannot_reassign(client, learners, pod_b):
+def test_staff_without_assignment_permissions_cannot_reassign(client, learners, pod_b, started, move_day):
     clerk = staff_user("clerk", "view_user", "change_user", "view_assignment")
     client.force_login(clerk)
 
     changelist = client.get(PEOPLE_URL)
     assert changelist.status_code == 200
     assert "reassign_selected" not in changelist.content.decode()
-    assert client.get(reverse("admin:pods_user_reassign", args=[learners[0].pk])).status_code == 403
-    assert (
-        client.post(reverse("admin:pods_user_reassign", args=[learners[0].pk]), destination(pod_b)).status_code == 403
-    )
-    run_action(client, learners, **destination(pod_b))
+    reassign_url = reverse("admin:pods_user_reassign", args=[learners[0].pk])
+    assert client.get(reassign_url).status_code == 403
+    assert client.post(reassign_url, destination(pod_b, move_day)).status_code == 403
+    run_action(client, learners, **destination(pod_b, move_day))
     assert "Reassign…" not in client.get(reverse("admin:pods_user_change", args=[learners[0].pk])).content.decode()
 
-    assert all(history(person) == [("southeast-us", "learn", STARTED, None)] for person in learners)
+    assert all(history(person) == [("southeast-us", "learn", started, None)] for person in learners)
 
 
 def test_one_of_the_two_assignment_permissions_is_not_enough(client, learners):
@@ -241,14 +259,14 @@ def test_one_of_the_two_assignment_permissions_is_not_enough(client, learners):
     assert client.get(reverse("admin:pods_user_reassign", args=[learners[0].pk])).status_code == 403
 
 
-def test_staff_with_both_assignment_permissions_can_reassign(client, learners, pod_b):
+def test_staff_with_both_assignment_permissions_can_reassign(client, learners, pod_b, move_day):
     client.force_login(staff_user("ops", "view_user", "add_assignment", "change_assignment"))
 
     assert "Reassign selected people…" in client.get(PEOPLE_URL).content.decode()
-    response = run_action(client, learners, **destination(pod_b))
+    response = run_action(client, learners, **destination(pod_b, move_day))
 
     assert response.status_code == 302
-    assert all(history(person)[-1] == ("dach", "buy", MOVE_DAY, None) for person in learners)
+    assert all(history(person)[-1] == ("dach", "buy", move_day, None) for person in learners)
 
 
 # --- Lists ------------------------------------------------------------------------------------------------------
@@ -310,8 +328,8 @@ def test_every_registered_add_page_opens_where_adding_is_allowed(admin_client, a
         assert admin_client.get(url).status_code == expected, url
 
 
-def test_people_are_filtered_by_their_current_pod(admin_client, pod_a, pod_b, staff_a, staff_b):
-    gone = AssignmentFactory(pod=pod_a, started_on=STARTED, ended_on=TODAY - dt.timedelta(days=7)).person
+def test_people_are_filtered_by_their_current_pod(admin_client, pod_a, pod_b, staff_a, staff_b, today, started):
+    gone = AssignmentFactory(pod=pod_a, started_on=started, ended_on=today - dt.timedelta(days=7)).person
 
     in_a = admin_client.get(PEOPLE_URL, {"current_pod": pod_a.pk}).context["cl"].result_list
     nowhere = admin_client.get(PEOPLE_URL, {"current_pod": "none"}).context["cl"].result_list
@@ -325,10 +343,10 @@ def test_the_people_list_shows_each_persons_current_pod_and_job(admin_client, st
     assert "Southeast US / Learn" in page and "DACH / Buy" in page
 
 
-def test_the_pod_list_counts_current_staff_only(admin_client, pod_a, pod_b, staff_a):
+def test_the_pod_list_counts_current_staff_only(admin_client, pod_a, pod_b, staff_a, today, started):
     AssignmentFactory(pod=pod_a, job="buy")
-    AssignmentFactory(pod=pod_a, started_on=STARTED, ended_on=TODAY - dt.timedelta(days=3))
-    AssignmentFactory(pod=pod_a, started_on=TODAY + dt.timedelta(days=3))
+    AssignmentFactory(pod=pod_a, started_on=started, ended_on=today - dt.timedelta(days=3))
+    AssignmentFactory(pod=pod_a, started_on=today + dt.timedelta(days=3))
 
     pods = admin_client.get(reverse("admin:pods_pod_changelist")).context["cl"].result_list
 
@@ -353,16 +371,16 @@ def test_a_fact_added_in_the_admin_takes_its_accounts_pod_and_keeps_it(admin_cli
 # --- Query counts ------------------------------------------------------------------------------------------------
 
 
-def add_people(count, pod_a, pod_b, prefix):
+def add_people(count, pod_a, pod_b, prefix, started, move_day):
     for i in range(count):
         person = UserFactory(username=f"{prefix}{i:02}")
-        AssignmentFactory(person=person, pod=pod_a, job="learn", started_on=STARTED, ended_on=MOVE_DAY)
-        AssignmentFactory(person=person, pod=pod_b if i % 2 else pod_a, job="buy", started_on=MOVE_DAY)
+        AssignmentFactory(person=person, pod=pod_a, job="learn", started_on=started, ended_on=move_day)
+        AssignmentFactory(person=person, pod=pod_b if i % 2 else pod_a, job="buy", started_on=move_day)
 
 
 @pytest.fixture
-def thirty_people(pod_a, pod_b):
-    add_people(30, pod_a, pod_b, "p")
+def thirty_people(pod_a, pod_b, started, move_day):
+    add_people(30, pod_a, pod_b, "p", started, move_day)
 
 
 def queries_to_get(client, url):
@@ -387,11 +405,13 @@ def test_the_assignment_list_runs_a_bounded_number_of_queries(
 
 @pytest.mark.parametrize("url_name", ["admin:pods_user_changelist", "admin:pods_assignment_changelist",
                                       "admin:pods_pod_changelist"])  # fmt: skip
-def test_list_queries_do_not_grow_with_the_number_of_people(admin_client, pod_a, pod_b, thirty_people, url_name):
+def test_list_queries_do_not_grow_with_the_number_of_people(
+    admin_client, pod_a, pod_b, thirty_people, url_name, started, move_day
+):
     url = reverse(url_name)
     queries_to_get(admin_client, url)  # warm the content-type and session caches
     before = queries_to_get(admin_client, url)
-    add_people(30, pod_a, pod_b, "q")
+    add_people(30, pod_a, pod_b, "q", started, move_day)
     for i in range(5):
         PodFactory(slug=f"extra-{i}").leaders.add(UserFactory())
     assert queries_to_get(admin_client, url) == before

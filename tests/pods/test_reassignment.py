@@ -13,9 +13,17 @@ from tests.factories import AssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
-# Effective yesterday: "today" is then after the move in every pod's time zone.
-YESTERDAY = TODAY - dt.timedelta(days=1)
+
+@pytest.fixture
+def today(pod_a, pod_b):
+    """The earlier of the two pods' local dates, read when the test runs: a move effective on it has begun in both."""
+    return min(pod_a.local_today(), pod_b.local_today())
+
+
+@pytest.fixture
+def yesterday(today):
+    """Effective yesterday: "today" is then after the move in every pod's time zone."""
+    return today - dt.timedelta(days=1)
 
 
 def history(person):
@@ -26,10 +34,10 @@ def history(person):
     )
 
 
-def test_reassignment_ends_the_old_assignment_on_the_day_the_new_one_starts(pod_a, pod_b):
-    started = TODAY - dt.timedelta(days=90)
+def test_reassignment_ends_the_old_assignment_on_the_day_the_new_one_starts(pod_a, pod_b, today):
+    started = today - dt.timedelta(days=90)
     person = AssignmentFactory(pod=pod_a, job="learn", started_on=started).person
-    day = TODAY - dt.timedelta(days=10)
+    day = today - dt.timedelta(days=10)
 
     new = assignment_reassign(person=person, pod=pod_b, job="buy", effective_on=day)
 
@@ -37,10 +45,10 @@ def test_reassignment_ends_the_old_assignment_on_the_day_the_new_one_starts(pod_
     assert history(person) == [("southeast-us", "learn", started, day), ("dach", "buy", day, None)]
 
 
-def test_successive_reassignments_keep_every_step_of_the_history(pod_a, pod_b):
-    first = TODAY - dt.timedelta(days=100)
+def test_successive_reassignments_keep_every_step_of_the_history(pod_a, pod_b, today):
+    first = today - dt.timedelta(days=100)
     person = AssignmentFactory(pod=pod_a, job="learn", started_on=first).person
-    second, third = TODAY - dt.timedelta(days=50), TODAY - dt.timedelta(days=5)
+    second, third = today - dt.timedelta(days=50), today - dt.timedelta(days=5)
 
     assignment_reassign(person=person, pod=pod_a, job="buy", effective_on=second)
     assignment_reassign(person=person, pod=pod_b, job="support", effective_on=third)
@@ -52,64 +60,64 @@ def test_successive_reassignments_keep_every_step_of_the_history(pod_a, pod_b):
     ]
 
 
-def test_a_person_without_any_assignment_gets_their_first(pod_b):
+def test_a_person_without_any_assignment_gets_their_first(pod_b, yesterday):
     person = UserFactory()
-    assignment_reassign(person=person, pod=pod_b, job="adopt", effective_on=YESTERDAY)
-    assert history(person) == [("dach", "adopt", YESTERDAY, None)]
+    assignment_reassign(person=person, pod=pod_b, job="adopt", effective_on=yesterday)
+    assert history(person) == [("dach", "adopt", yesterday, None)]
 
 
-def test_reassigning_someone_to_where_they_already_are_changes_nothing(pod_a):
-    current = AssignmentFactory(pod=pod_a, job="learn", started_on=TODAY - dt.timedelta(days=30))
+def test_reassigning_someone_to_where_they_already_are_changes_nothing(pod_a, today, yesterday):
+    current = AssignmentFactory(pod=pod_a, job="learn", started_on=today - dt.timedelta(days=30))
     before = history(current.person)
 
-    returned = assignment_reassign(person=current.person, pod=pod_a, job="learn", effective_on=YESTERDAY)
+    returned = assignment_reassign(person=current.person, pod=pod_a, job="learn", effective_on=yesterday)
 
     assert returned.pk == current.pk
     assert history(current.person) == before
 
 
-def test_same_pod_other_job_is_a_move(pod_a):
-    current = AssignmentFactory(pod=pod_a, job="learn", started_on=TODAY - dt.timedelta(days=30))
-    assignment_reassign(person=current.person, pod=pod_a, job="order_install", effective_on=YESTERDAY)
+def test_same_pod_other_job_is_a_move(pod_a, today, yesterday):
+    current = AssignmentFactory(pod=pod_a, job="learn", started_on=today - dt.timedelta(days=30))
+    assignment_reassign(person=current.person, pod=pod_a, job="order_install", effective_on=yesterday)
     assert [job for _, job, _, ended in history(current.person) if ended is None] == ["order_install"]
 
 
-def test_an_assignment_starting_after_the_effective_day_is_refused(pod_a, pod_b):
-    person = AssignmentFactory(pod=pod_a, started_on=TODAY - dt.timedelta(days=30)).person
-    assignment_reassign(person=person, pod=pod_b, job="buy", effective_on=TODAY + dt.timedelta(days=14))
+def test_an_assignment_starting_after_the_effective_day_is_refused(pod_a, pod_b, today):
+    person = AssignmentFactory(pod=pod_a, started_on=today - dt.timedelta(days=30)).person
+    assignment_reassign(person=person, pod=pod_b, job="buy", effective_on=today + dt.timedelta(days=14))
     before = history(person)
 
     with pytest.raises(ValidationError, match="already has an assignment starting after"):
-        assignment_reassign(person=person, pod=pod_b, job="adopt", effective_on=TODAY)
+        assignment_reassign(person=person, pod=pod_b, job="adopt", effective_on=today)
 
     assert history(person) == before
 
 
-def test_the_database_refuses_two_overlapping_active_assignments(pod_a, pod_b):
-    person = AssignmentFactory(pod=pod_a, started_on=TODAY - dt.timedelta(days=30)).person
+def test_the_database_refuses_two_overlapping_active_assignments(pod_a, pod_b, today):
+    person = AssignmentFactory(pod=pod_a, started_on=today - dt.timedelta(days=30)).person
 
     with pytest.raises(IntegrityError, match="assignment_one_active_per_person"), transaction.atomic():
-        Assignment.objects.create(person=person, pod=pod_b, job="buy", started_on=TODAY)
+        Assignment.objects.create(person=person, pod=pod_b, job="buy", started_on=today)
 
     assert Assignment.objects.filter(person=person).count() == 1
 
 
-def test_back_to_back_assignments_do_not_overlap(pod_a, pod_b):
+def test_back_to_back_assignments_do_not_overlap(pod_a, pod_b, today):
     # [started_on, ended_on) is half-open: ending on D and starting on D is the normal shape of a move.
-    day = TODAY - dt.timedelta(days=10)
+    day = today - dt.timedelta(days=10)
     person = AssignmentFactory(pod=pod_a, started_on=day - dt.timedelta(days=30), ended_on=day).person
     Assignment.objects.create(person=person, pod=pod_b, job="buy", started_on=day)
     assert Assignment.objects.filter(person=person).count() == 2
 
 
-def test_staffing_and_access_follow_the_move(pod_a, pod_b, staff_a):
+def test_staffing_and_access_follow_the_move(pod_a, pod_b, staff_a, yesterday):
     def staff_of(pod):
         return set(current_assignments().filter(pod=pod).values_list("person__username", flat=True))
 
     assert staff_of(pod_a) == {"staff-a"}
     assert set(pods_visible_to(staff_a).values_list("slug", flat=True)) == {"southeast-us"}
 
-    assignment_reassign(person=staff_a, pod=pod_b, job="support", effective_on=YESTERDAY)
+    assignment_reassign(person=staff_a, pod=pod_b, job="support", effective_on=yesterday)
 
     assert staff_of(pod_a) == set()
     assert staff_of(pod_b) == {"staff-a"}
@@ -117,6 +125,6 @@ def test_staffing_and_access_follow_the_move(pod_a, pod_b, staff_a):
     assert current_assignment_of(staff_a).job == "support"
 
 
-def test_a_move_dated_in_the_future_leaves_access_unchanged_until_then(pod_a, pod_b, staff_a):
-    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=TODAY + dt.timedelta(days=7))
+def test_a_move_dated_in_the_future_leaves_access_unchanged_until_then(pod_a, pod_b, staff_a, today):
+    assignment_reassign(person=staff_a, pod=pod_b, job="buy", effective_on=today + dt.timedelta(days=7))
     assert set(pods_visible_to(staff_a).values_list("slug", flat=True)) == {"southeast-us"}

@@ -34,18 +34,20 @@ def test_anonymous_and_inactive_users_see_nothing(pod_a, django_user_model):
 
 
 def test_ended_and_future_assignments_give_no_access(pod_a, pod_b):
-    today = dt.date.today()
+    # Each assignment is read by its own pod's date, as the product does.
+    today_a, today_b = pod_a.local_today(), pod_b.local_today()
     ended = AssignmentFactory(
-        pod=pod_a, started_on=today - dt.timedelta(days=60), ended_on=today - dt.timedelta(days=2)
+        pod=pod_a, started_on=today_a - dt.timedelta(days=60), ended_on=today_a - dt.timedelta(days=2)
     )
-    future = AssignmentFactory(pod=pod_b, started_on=today + dt.timedelta(days=5))
+    future = AssignmentFactory(pod=pod_b, started_on=today_b + dt.timedelta(days=5))
     assert slugs(ended.person) == set()
     assert slugs(future.person) == set()
 
 
 def test_reassignment_moves_access_on_the_next_call(pod_a, pod_b, staff_a):
     assert current_assignment_of(staff_a).pod == pod_a
-    # Effective yesterday, so "today" is after the change in every time zone.
-    assignment_reassign(person=staff_a, pod=pod_b, job="adopt", effective_on=dt.date.today() - dt.timedelta(days=1))
+    # Effective yesterday in both pods' zones, so "today" is after the change in each of them.
+    yesterday = min(pod_a.local_today(), pod_b.local_today()) - dt.timedelta(days=1)
+    assignment_reassign(person=staff_a, pod=pod_b, job="adopt", effective_on=yesterday)
     assert slugs(staff_a) == {"dach"}
     assert current_assignment_of(staff_a).job == "adopt"

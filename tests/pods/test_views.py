@@ -129,7 +129,7 @@ def test_outsider_sees_the_empty_state(client, pod_a, outsider):
 
 
 def test_cards_count_todays_staff_per_buying_job(client, pod_a, pod_b, leader_ab, staff_a, staff_b):
-    today = dt.date.today()
+    today = pod_a.local_today()  # the pod's date decides what "today's staffing" is
     AssignmentFactory(pod=pod_a, job="learn")
     AssignmentFactory(pod=pod_a, job="support")
     # History and future moves are not today's staffing.
