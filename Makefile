@@ -74,5 +74,5 @@ reliability: install
 # package cannot be looked up, so a run that could not reach the advisory data never reads as "clean".
 .PHONY: audit
 audit: install
-	$(BIN)/bandit -r pods jobs metrics uce -ll --quiet
+	$(BIN)/bandit -r pods jobs metrics devtools uce -ll --quiet
 	$(BIN)/pip-audit -r requirements.txt --strict --progress-spinner off

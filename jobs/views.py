@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from uce.htmx import wants_fragment
+
 from . import selectors, services
 from .choices import BuyingJob, Channel
 from .csv_safety import safe_row
@@ -73,18 +75,13 @@ def _apply_service_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages_)
 
 
-def _wants_fragment(request) -> bool:
-    """An htmx swap gets a fragment; a history restore (Back after the cache missed) gets the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")  # one URL, a page or a fragment: caches must tell them apart
 def activity_log(request):
     """The log-activity screen: the form, and "My recent activities" below it."""
     if request.method != "POST":
-        if _wants_fragment(request) and request.htmx.target == "recent-activities":
+        if wants_fragment(request) and request.htmx.target == "recent-activities":
             return render(request, f"{PAGE}#recent-activities", recent_activities_context(request))
         return render(request, PAGE, _page_context(request, ActivityForm(user=request.user), focus="id_account_search"))
 
@@ -164,7 +161,7 @@ def activity_delete(request, pk):
     page_number = request.POST.get("page") or request.GET.get("page") or 1
     if request.method != "POST":
         template = "jobs/activity_confirm_delete.html"
-        in_list = _wants_fragment(request)
+        in_list = wants_fragment(request)
         context = {"activity": activity, "page_number": page_number, "in_list": in_list}
         return render(request, f"{template}#confirm-delete" if in_list else template, context)
 

@@ -12,7 +12,7 @@ import io
 from jobs.csv_safety import safe_row
 from pods.choices import BUYING_JOB_ORDER
 
-from .dashboard import CHANNEL_LABELS, JOB_LABELS, PodDashboard
+from .dashboard.kpis import CHANNEL_LABELS, JOB_LABELS, PodDashboard
 
 HEADER = (
     "Pod",

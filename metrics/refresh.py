@@ -253,7 +253,7 @@ PRUNE_SQL = """
 """
 
 # clock_timestamp(), not now(): two refreshes in one transaction (a test, a savepoint) still differ, and
-# the dashboard's cached figures are keyed by this time (metrics.dashboard.FRESHNESS_SQL).
+# the dashboard's cached figures are keyed by this time (metrics.dashboard.freshness.FRESHNESS_SQL).
 STATE_SQL = """
     UPDATE metrics_podmetricstate st
     SET computed_at = clock_timestamp(), first_day = h.first_day, last_day = h.last_day, to_date_as_of = c.today

@@ -18,24 +18,15 @@ from django.views.decorators.http import require_POST, require_safe
 from pods.choices import BuyingJob
 from pods.scoping import pods_visible_to
 from pods.selectors import pods_with_staffing, staff_count_field
+from uce.htmx import wants_fragment
 
 from .catalogue import METRICS_BY_KEY
 from .choices import Grain
-from .dashboard import (
-    COMPARE_CHOICES,
-    COMPARE_KEYS,
-    DRILLDOWNS,
-    DashboardState,
-    bounds_of,
-    dashboard_freshness,
-    engaged_accounts_without_lead,
-    figures_cache_key,
-    local_today,
-    may_compare_pods,
-    pod_comparison,
-    pod_dashboard,
-    pod_headlines,
-)
+from .dashboard.drilldowns import DRILLDOWNS, bounds_of, engaged_accounts_without_lead
+from .dashboard.freshness import dashboard_freshness, figures_cache_key
+from .dashboard.kpis import pod_dashboard
+from .dashboard.pods import COMPARE_KEYS, may_compare_pods, pod_comparison, pod_headlines
+from .dashboard.state import COMPARE_CHOICES, DashboardState, local_today
 from .export import dashboard_csv
 from .models import RecomputeRequest
 from .selectors import pod_metric_series
@@ -48,7 +39,7 @@ RELOAD_EVENT = "metrics-recomputed"  # sent when a recomputation finishes; the d
 
 def _partial_for(request, template: str, partials: dict[str, str], default: str) -> str:
     """The template, or the partial the htmx request targets; a history restore gets the whole page."""
-    if not request.htmx or request.htmx.history_restore_request:
+    if not wants_fragment(request):
         return template
     return f"{template}#{partials.get(request.htmx.target, default)}"
 
@@ -58,12 +49,7 @@ def _finish(request, response, canonical_url: str | None = None):
     patch_vary_headers(response, ["HX-Request"])
     # The pushed URL is the canonical state (period normalised to its start), except for the reload
     # after a recomputation (triggered by the dashboard body itself), which must not add a history entry.
-    if (
-        canonical_url
-        and request.htmx
-        and not request.htmx.history_restore_request
-        and request.htmx.trigger != "dashboard-body"
-    ):
+    if canonical_url and wants_fragment(request) and request.htmx.trigger != "dashboard-body":
         response["HX-Push-Url"] = canonical_url
     return response
 

@@ -45,7 +45,7 @@ PLAN_CODE = """
 import itertools
 import json
 from rest_framework.authtoken.models import Token
-from metrics.demo import DEMO_PASSWORD
+from devtools.demo import DEMO_PASSWORD
 from pods.models import Account, Pod
 from pods.scoping import current_assignments
 

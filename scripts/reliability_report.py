@@ -50,7 +50,7 @@ KILL_TESTS = [
 # As the Makefile's `audit` target runs them; pip-audit without --strict (a skipped package is judged below) and
 # with JSON output, so that findings, skipped packages and an unreachable service can be told apart.
 # bandit without --quiet: its summary counts the reviewed (``# nosec``) findings.
-BANDIT = [str(VENV_BIN / "bandit"), "-r", "pods", "jobs", "metrics", "uce", "-ll"]
+BANDIT = [str(VENV_BIN / "bandit"), "-r", "pods", "jobs", "metrics", "devtools", "uce", "-ll"]
 PIP_AUDIT = [str(VENV_BIN / "pip-audit"), "-r", "requirements.txt", "--progress-spinner", "off"]
 PYPI_JSON = "https://pypi.org/pypi"  # where pip-audit's default service (pypi) reads a release's advisories
 # What pip-audit prints when it cannot talk to its service: requests' and pip-audit's own connection errors.

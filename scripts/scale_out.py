@@ -48,7 +48,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.workers import WorkerProcess  # noqa: E402 (needs ROOT on the path)
+from devtools.workers import WorkerProcess  # noqa: E402 (needs ROOT on the path)
 
 APPLICATION_NAME = "uce-scale-out"  # tags the workers' database sessions, to find their backends
 REFERENCE_TABLE = "scale_out_reference_snapshots"
@@ -284,7 +284,7 @@ def differing_snapshots() -> int:
 
 
 def machine() -> str:
-    from metrics.benchmark import machine as measured_on  # what the benchmark reports, the same way
+    from devtools.benchmark import machine as measured_on  # what the benchmark reports, the same way
 
     about = measured_on()
     return f"{about['cpu']}, {about['memory']}, {about['os']}"

@@ -106,7 +106,8 @@ class AdoptionReadingFactory(FactFactory):
     class Meta:
         model = facts.AdoptionReading
 
-    measured_on = factory.LazyFunction(dt.date.today)
+    # Today in the account's pod's zone, as the product dates a reading.
+    measured_on = factory.LazyAttribute(lambda reading: reading.account.pod.local_today())
     licensed_seats = 10
     active_seats = 5
 

@@ -15,7 +15,8 @@ from django.utils.html import format_html
 from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from metrics.catalogue import METRICS_BY_KEY
 from metrics.choices import TargetStatus
-from metrics.dashboard import CURRENCY_SYMBOL, may_compare_pods
+from metrics.dashboard.kpis import CURRENCY_SYMBOL
+from metrics.dashboard.pods import may_compare_pods
 from pods.choices import BuyingJob
 
 register = template.Library()

@@ -1,6 +1,6 @@
 """End-to-end in Chromium: an admin imports a CSV on /imports/ and watches it finish; a bad CSV gets its report.
 
-The first test runs the import on a real Celery worker (tests/workers.py), so the progress bar is
+The first test runs the import on a real Celery worker (devtools/workers.py), so the progress bar is
 seen moving while the page polls; the second runs it in-process (eager tasks), which is enough to
 show the row-numbered error report.  Both save a screenshot to docs/screenshots/.
 """
@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from devtools.workers import Worker, choose_broker, producer_on
 from jobs.models import Activity, ImportJob
 from tests.factories import AccountFactory, PodFactory
-from tests.workers import Worker, choose_broker, producer_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workers import Worker
+from devtools.workers import Worker
 
 from .servers import PostgresServer, RedisServer, worker_on
 

@@ -23,8 +23,8 @@ from unittest import mock
 
 import redis
 
-from tests import workers
-from tests.workers import ROOT, Broker, Worker
+from devtools import workers
+from devtools.workers import ROOT, Broker, Worker
 
 
 def free_port() -> int:
@@ -90,7 +90,7 @@ class RedisServer:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def broker(self) -> Broker:
-        """A :class:`tests.workers.Broker` on this server, with a queue of its own."""
+        """A :class:`devtools.workers.Broker` on this server, with a queue of its own."""
         queue = f"faults-{uuid.uuid4().hex[:12]}"
         env = {
             "CELERY_BROKER_URL": self.url,
@@ -157,6 +157,6 @@ class PostgresServer:
 
 
 def worker_on(database_url: str, broker: Broker, log_path: Path, concurrency: int = 1) -> Worker:
-    """A :class:`tests.workers.Worker` whose process uses ``database_url`` instead of the test database."""
+    """A :class:`devtools.workers.Worker` whose process uses ``database_url`` instead of the test database."""
     with mock.patch.object(workers, "database_url_of_test_db", return_value=database_url):
         return Worker(broker, log_path, concurrency=concurrency)

@@ -25,13 +25,13 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from devtools.workers import database_url_of_test_db, producer_on, wait_until
 from jobs.models import Activity
 from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot, RecomputeRequest
 from metrics.periods import period_start
 from metrics.tasks import recompute_pod, refresh_dirty_metrics
 from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, PodFactory, UserFactory
-from tests.workers import database_url_of_test_db, producer_on, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -20,8 +20,8 @@ import time
 import psycopg
 import pytest
 
+from devtools.workers import producer_on, wait_until
 from metrics.tasks import refresh_dirty_metrics
-from tests.workers import producer_on, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker]
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from metrics.benchmark import LATEST_RUN_START, Server, Size, write_report
+from devtools.benchmark import LATEST_RUN_START, Server, Size, write_report
 
 # The measures the issue asks for, as a reader finds them in the first column, with their bars.
 EXPECTED_ROWS = {

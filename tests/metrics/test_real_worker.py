@@ -1,4 +1,4 @@
-"""The metric engine on real Celery worker processes (Redis when available; see tests/workers.py)."""
+"""The metric engine on real Celery worker processes (Redis when available; see devtools/workers.py)."""
 
 import contextlib
 import datetime as dt
@@ -8,13 +8,13 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from devtools.workers import Worker, choose_broker, producer_on, wait_until
 from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot
 from metrics.periods import period_start
 from metrics.tasks import rebuild_all_metrics, refresh_dirty_metrics
 from tests.factories import AccountFactory, ActivityFactory, PodFactory
 from tests.metrics.bulk import insert_activities
-from tests.workers import Worker, choose_broker, producer_on, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "pods",
     "jobs",
     "metrics",
+    "devtools",  # seed_demo and benchmark: public commands (INTERCHANGE.md), so installed everywhere
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # CSV imports: the largest upload accepted (bytes).
 UCE_IMPORT_MAX_BYTES = int(os.environ.get("UCE_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+# The spec records no currency: amounts are shown in the organisation's reporting currency.
+UCE_CURRENCY_SYMBOL = os.environ.get("UCE_CURRENCY_SYMBOL", "$")
 
 # --- Cache: the dashboard's rendered figures, keyed by the version of their data (metrics.dashboard). ---
 # Each process keeps its own by default; CACHE_URL (redis://...) shares one among web servers.

@@ -6,7 +6,7 @@ from .base import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tests run tasks in-process unless they start a real worker (tests/workers.py), whose process
+# Tests run tasks in-process unless they start a real worker (devtools/workers.py), whose process
 # gets UCE_CELERY_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("UCE_CELERY_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from devtools.workers import ROOT, database_url_of_test_db
 from jobs.models import Activity
 from tests.factories import AccountFactory, PodFactory
-from tests.workers import ROOT, database_url_of_test_db
 
 # The command runs in its own process, so the rows it writes must be visible to it and to the test.
 pytestmark = pytest.mark.django_db(transaction=True)

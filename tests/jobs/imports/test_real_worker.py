@@ -14,10 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from devtools.workers import Worker, choose_broker, producer_on, wait_until
 from jobs.models import Activity, ImportJob
 from jobs.tasks import run_import
 from tests.factories import AccountFactory, PodFactory
-from tests.workers import Worker, choose_broker, producer_on, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,5 @@
-"""Real Celery worker processes for tests, on Redis when there is one, else the embedded broker.
+"""Real Celery worker processes for tests, on Redis when there is one, else the embedded broker; the
+worker process itself (:class:`WorkerProcess`) also for ``scripts/scale_out.py``.
 
 ``UCE_TEST_BROKER_URL`` (set by ``.ci/run``) names the broker and must answer: a missing service
 fails the test, it never skips it.  Without it, a Redis on 127.0.0.1:6379 is used when it

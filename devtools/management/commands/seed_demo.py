@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from metrics.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_data_present, non_demo_data, seed_demo
+from devtools.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_data_present, non_demo_data, seed_demo
 
 SUMMARY_ORDER = (
     "pods",

@@ -1,8 +1,8 @@
 """``python manage.py benchmark``: performance at scale, measured against PostgreSQL itself (docs/PERFORMANCE.md).
 
 Builds the organisation in a fresh database on the configured server through the real import path,
-measures each step in a child process and prints the table of ratios; the logic is in
-``metrics/benchmark.py``.  ``--phase`` is how the command runs one of those child steps.
+measures each step in a child process and prints the table of ratios; the logic is in the
+``devtools/benchmark`` package.  ``--phase`` is how the command runs one of those child steps.
 """
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics import benchmark
+from devtools import benchmark
 
 
 def positive(text: str) -> int:
