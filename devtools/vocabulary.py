@@ -21,7 +21,7 @@ CHANNEL_MIX = {
     ADOPT: (0.55, 0.37, 0.08),
     SUPPORT: (0.68, 0.26, 0.06),
 }
-KINDS = {
+ACTIVITY_KINDS = {
     (LEARN, DIGITAL): ("website_visit", "content_download", "webinar", "email"),
     (LEARN, IN_PERSON): ("call", "event", "meeting"),
     (LEARN, PARTNER): ("event", "meeting"),

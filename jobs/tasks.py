@@ -5,8 +5,8 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from .imports.service import RETRYABLE, ImportBusy, mark_failed
-from .imports.service import run_import as run_import_service
+from .imports.services import RETRYABLE, ImportBusy, mark_failed
+from .imports.services import run_import as run_import_service
 from .models import ImportJob, ImportStatus
 
 

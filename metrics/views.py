@@ -7,7 +7,6 @@ The state (grain, period, comparison) lives in the URL: links are shareable and 
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,17 +19,17 @@ from pods.scoping import pods_visible_to
 from pods.selectors import pods_with_staffing, staff_count_field
 from uce.htmx import wants_fragment
 
+from . import services
 from .catalogue import METRICS_BY_KEY
 from .choices import Grain
 from .dashboard.drilldowns import DRILLDOWNS, bounds_of, engaged_accounts_without_lead
 from .dashboard.freshness import dashboard_freshness, figures_cache_key
 from .dashboard.kpis import pod_dashboard
 from .dashboard.pods import COMPARE_KEYS, may_compare_pods, pod_comparison, pod_headlines
-from .dashboard.state import COMPARE_CHOICES, DashboardState, local_today
+from .dashboard.state import COMPARE_CHOICES, DashboardState
 from .export import dashboard_csv
 from .models import RecomputeRequest
 from .selectors import pod_metric_series
-from .tasks import recompute_pod
 
 ENGAGED_PAGE_SIZE = 10
 DRILLDOWN_PAGE_SIZE = 25
@@ -71,7 +70,7 @@ def _page_number(value: str | None) -> int | None:
 @require_safe
 def dashboard(request, slug):
     pod = _visible_pod(request, slug)
-    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
     base_url = reverse("pod-dashboard", args=[pod.slug])
     freshness = dashboard_freshness(pod, state.grain)
     engaged_page = _page_number(request.GET.get("engaged_page"))
@@ -103,7 +102,7 @@ def drilldown(request, slug, metric):
     spec = DRILLDOWNS.get(metric)
     if spec is None:
         raise Http404("No records behind this figure.")
-    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
     bounds = bounds_of(pod, state.grain, state.period)
     page = Paginator(spec.rows(pod, bounds, state.grain), DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
     series = pod_metric_series(pod=pod, grain=state.grain, first=state.period, last=state.period)
@@ -127,7 +126,7 @@ def drilldown(request, slug, metric):
 @require_safe
 def export_csv(request, slug):
     pod = _visible_pod(request, slug)
-    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
     content = dashboard_csv(pod_dashboard(pod=pod, state=state))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     filename = f"{pod.slug}-{state.grain}-{state.period.isoformat()}.csv"
@@ -140,11 +139,8 @@ def export_csv(request, slug):
 def recompute(request, slug):
     """Recompute every snapshot of the pod on a worker (as ``POST /api/pods/{slug}/recompute/``)."""
     pod = _visible_pod(request, slug)
-    with transaction.atomic():
-        recompute_request = RecomputeRequest.objects.create(pod=pod, requested_by=request.user)
-        # robust: a broker outage must not fail the request; beat re-sends pending work.
-        transaction.on_commit(lambda: recompute_pod.delay(recompute_request.pk), robust=True)
-    state = DashboardState.from_query(request.POST, today=local_today(pod))
+    recompute_request = services.recompute_request(pod=pod, requested_by=request.user)
+    state = DashboardState.from_query(request.POST, today=pod.local_today())
     if not request.htmx:
         return redirect(f"{reverse('pod-dashboard', args=[pod.slug])}?{state.query()}")
     context = {"pod": pod, "state": state, "recompute": recompute_request}
@@ -157,7 +153,7 @@ def recompute_progress(request, slug, pk):
     """The progress bar of one recomputation; once it has succeeded the dashboard body reloads itself."""
     pod = _visible_pod(request, slug)
     recompute_request = get_object_or_404(RecomputeRequest.objects.filter(pod=pod), pk=pk)
-    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
     context = {"pod": pod, "state": state, "recompute": recompute_request}
     response = render(request, "metrics/dashboard.html#recompute", context)
     if recompute_request.status == RecomputeRequest.Status.SUCCEEDED:
@@ -191,7 +187,7 @@ def compare(request):
         raise Http404("No pods to compare.")
     pods = list(pods_visible_to(request.user).order_by("name"))
     # Pods sit in several zones: the newest local "today" among them decides the latest period offered.
-    today = max((local_today(pod) for pod in pods), default=None)
+    today = max((pod.local_today() for pod in pods), default=None)
     if today is None:
         raise Http404("No pods to compare.")
     state = DashboardState.from_query(request.GET, today=today)

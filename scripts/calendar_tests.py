@@ -24,8 +24,8 @@ SUITES = [
     "tests/metrics/test_dashboard_views.py",
     "tests/metrics/test_home_and_compare.py",
     "tests/metrics/test_metrics_api.py",
-    "tests/metrics/test_seed_demo.py",
-    "tests/metrics/test_benchmark.py",
+    "tests/devtools/test_seed_demo.py",
+    "tests/devtools/test_benchmark.py",
     "tests/pods/test_scoping.py",
 ]
 

@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from pods.scoping import UCE_ADMINS_GROUP
 
-from .factories import AssignmentFactory, PodFactory, UserFactory
+from .support.factories import AssignmentFactory, PodFactory, UserFactory
 
 _travel = None
 

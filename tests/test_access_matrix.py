@@ -24,7 +24,7 @@ from tests.access_matrix import routes
 from tests.access_matrix.policies import TABLE
 from tests.access_matrix.runner import LEDGER, Matrix
 from tests.access_matrix.world import ROLES, SEES, build_world
-from tests.factories import AssignmentFactory, PodFactory, UserFactory
+from tests.support.factories import AssignmentFactory, PodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import ignored_auth, response_schema_conformance
 
 from tests.access_matrix.world import build_world
-from tests.factories import PodFactory
+from tests.support.factories import PodFactory
 
 pytestmark = pytest.mark.django_db
 

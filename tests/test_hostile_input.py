@@ -16,10 +16,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from jobs.imports.service import import_file
+from jobs.imports.services import import_file
 from jobs.models import Activity, ImportJob
-from tests.factories import AccountFactory
 from tests.jobs.imports.conftest import table_dump
+from tests.support.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 

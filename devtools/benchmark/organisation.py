@@ -13,7 +13,18 @@ from typing import Any
 
 from pods.choices import BUYING_JOB_ORDER, Persona
 
-from ..vocabulary import ADOPT, BUY, CHANNEL_MIX, CHANNELS, DIGITAL, KINDS, LEARN, MINUTES, ORDER_INSTALL, SUPPORT
+from ..vocabulary import (
+    ACTIVITY_KINDS,
+    ADOPT,
+    BUY,
+    CHANNEL_MIX,
+    CHANNELS,
+    DIGITAL,
+    LEARN,
+    MINUTES,
+    ORDER_INSTALL,
+    SUPPORT,
+)
 
 
 @dataclass(frozen=True)
@@ -318,7 +329,7 @@ class Organisation:
         combinations, cumulative, total = [], [], 0.0
         for job, job_weight in JOB_WEIGHTS.items():
             for channel, channel_weight in zip(CHANNELS, CHANNEL_MIX[job], strict=True):
-                kinds = KINDS[(job, channel)]
+                kinds = ACTIVITY_KINDS[(job, channel)]
                 for kind in kinds:
                     span = MINUTES.get(kind) if channel != DIGITAL else None
                     minutes = (span[0], span[1] - span[0] + 1) if span else None

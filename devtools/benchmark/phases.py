@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from pods.choices import BUYING_JOB_ORDER
 
-from ..vocabulary import CHANNEL_MIX, CHANNELS, KINDS
+from ..vocabulary import ACTIVITY_KINDS, CHANNEL_MIX, CHANNELS
 from .organisation import JOB_WEIGHTS
 
 INCREMENTAL_ACTIVITIES = 1_000
@@ -75,7 +75,7 @@ def _checkpoint() -> None:
 
 
 def _imported(kind: str, path: str) -> dict[str, Any]:
-    from jobs.imports.service import format_error, import_file
+    from jobs.imports.services import format_error, import_file
 
     started = time.perf_counter()
     result = import_file(kind, path)
@@ -301,7 +301,7 @@ def phase_incremental(spec: dict) -> dict:
                 occurred_at=moment,
                 job=job,
                 channel=channel,
-                kind=rng.choice(KINDS[(job, channel)]),
+                kind=rng.choice(ACTIVITY_KINDS[(job, channel)]),
                 external_id=f"INC-{number:05d}",
             )
         )

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from metrics import refresh, views
 from metrics.choices import Grain
-from metrics.dashboard import DashboardState, local_today
+from metrics.dashboard import DashboardState
 from metrics.models import DirtyRange
 from pods.scoping import pods_visible_to
 
@@ -44,7 +44,7 @@ def dashboard_on_the_fly(request, slug):
     is rolled back, so each request computes afresh.
     """
     pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
-    state = DashboardState.from_query(request.GET, today=local_today(pod))
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
     first = min(state.trend_first, state.comparison_period)
     grains_sql = grains_sql_limited_to(state.grain)
     with transaction.atomic():

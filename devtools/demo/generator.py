@@ -20,13 +20,13 @@ from pods.choices import Persona
 from pods.models import Pod
 
 from ..vocabulary import (
+    ACTIVITY_KINDS,
     ADOPT,
     BUY,
     CHANNEL_MIX,
     CHANNELS,
     DIGITAL,
     IN_PERSON,
-    KINDS,
     LEARN,
     MINUTES,
     ORDER_INSTALL,
@@ -421,7 +421,7 @@ class DemoGenerator(DemoOrganisation, DemoTargets):
             return None
         if not exact and rng.random() > self._season(account.pod, occurred):
             return None
-        kind = kind or rng.choice(KINDS[(job, channel)])
+        kind = kind or rng.choice(ACTIVITY_KINDS[(job, channel)])
         staff_id = None
         if channel != DIGITAL or rng.random() < 0.35:  # emails and webinars are often sent by a system
             staff_id = self._staff(account, job, occurred.astimezone(account.tz).date())

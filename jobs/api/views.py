@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from jobs import filtersets, selectors, services
 from jobs.imports.selectors import imports_visible_to
-from jobs.imports.service import import_start, max_upload_bytes, upload_size_problem
+from jobs.imports.services import import_start, max_upload_bytes, upload_size_problem
 from jobs.models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SupportTicket
 from pods.models import Account, Contact
 from pods.scoping import is_uce_admin

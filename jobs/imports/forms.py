@@ -3,7 +3,7 @@
 from django import forms
 
 from ..models import ImportKind
-from .service import upload_size_problem
+from .services import upload_size_problem
 
 
 class ImportUploadForm(forms.Form):

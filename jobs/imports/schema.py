@@ -401,7 +401,7 @@ EXTERNAL_ID = Column("external_id", text(100))
 TIMESTAMP = "timestamptz"
 
 
-KINDS: dict[str, Kind] = {
+CSV_KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind(

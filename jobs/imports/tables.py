@@ -15,7 +15,7 @@ from django.db import models
 from pods.models import Account, Contact, Pod, User
 
 from ..models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
-from .schema import KINDS, Kind, sql_words
+from .schema import CSV_KINDS, Kind, sql_words
 
 Rows = Iterable[tuple[int, dict[str, Any]]]
 
@@ -201,5 +201,5 @@ LOADS: dict[str, TableLoad] = {
 
 def register_kind(kind: Kind, table_load: TableLoad) -> None:
     """Add a CSV kind loaded through a staging table; apps downstream of ``jobs`` (metrics: targets) call this."""
-    KINDS[kind.name] = kind
+    CSV_KINDS[kind.name] = kind
     LOADS[kind.name] = table_load

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from pods.scoping import is_uce_admin
 
 from .forms import ImportUploadForm
-from .schema import KINDS
+from .schema import CSV_KINDS
 from .selectors import imports_visible_to
-from .service import import_start, max_upload_bytes
+from .services import import_start, max_upload_bytes
 
 RECENT_IMPORTS = 10
 
@@ -35,7 +35,7 @@ def uce_admin_required(view):
 
 def kind_columns():
     """Each kind with its columns as ``(name, required)``, for the reference table of the page."""
-    return [(name, [(column.name, column.required) for column in kind.columns]) for name, kind in KINDS.items()]
+    return [(name, [(column.name, column.required) for column in kind.columns]) for name, kind in CSV_KINDS.items()]
 
 
 @uce_admin_required

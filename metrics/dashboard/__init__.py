@@ -59,7 +59,6 @@ from .state import (
     COMPARE_PREVIOUS,
     TREND_PERIODS,
     DashboardState,
-    local_today,
     period_label,
 )
 
@@ -97,7 +96,6 @@ __all__ = [
     "engaged_accounts_without_lead",
     "figures_cache_key",
     "journey_rows",
-    "local_today",
     "may_compare_pods",
     "metrics_or_empty",
     "period_label",

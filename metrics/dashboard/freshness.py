@@ -15,7 +15,7 @@ from django.utils import timezone
 from pods.models import Pod
 
 from ..models import RecomputeRequest
-from .state import DashboardState, local_today
+from .state import DashboardState
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,15 @@ def figures_cache_key(pod: Pod, state: DashboardState, freshness: Freshness) -> 
     may see the pod share the entry.  An entry never goes stale: any change gives a new key.
     """
     return "|".join(
-        (str(pod.pk), pod.slug, pod.name, pod.timezone, state.query(), str(local_today(pod)), freshness.figures_version)
+        (
+            str(pod.pk),
+            pod.slug,
+            pod.name,
+            pod.timezone,
+            state.query(),
+            str(pod.local_today()),
+            freshness.figures_version,
+        )
     )
 
 

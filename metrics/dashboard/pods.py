@@ -21,7 +21,7 @@ from ..periods import period_start, periods_starting_between, shift
 from ..refresh import CARRIED_FORWARD, empty_metrics
 from ..selectors import to_date_for_pods
 from .kpis import HEADLINE_KEYS, Kpi, build_kpi, period_targets
-from .state import COMPARE_LAST_YEAR, COMPARE_PREVIOUS, TREND_PERIODS, DashboardState, local_today
+from .state import COMPARE_LAST_YEAR, COMPARE_PREVIOUS, TREND_PERIODS, DashboardState
 
 # Shown side by side on the comparison page: the headline three, then the key figure(s) of each later job.
 COMPARE_KEYS = (
@@ -112,7 +112,7 @@ def pod_headlines(pods: list[Pod]) -> dict[int, PodHeadline]:
     """Headline KPIs of each pod's current month (in its own zone), for any number of pods in three queries."""
     if not pods:
         return {}
-    todays = {pod.pk: local_today(pod) for pod in pods}
+    todays = {pod.pk: pod.local_today() for pod in pods}
     months = {pod.pk: period_start(Grain.MONTH, today) for pod in pods for today in [todays[pod.pk]]}
     first = shift(Grain.MONTH, min(months.values()), -(TREND_PERIODS - 1))
     last = max(months.values())

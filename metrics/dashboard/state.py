@@ -9,8 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from pods.models import Pod
-
 from ..choices import Grain
 from ..periods import period_start, periods_starting_between, shift, year_earlier
 from ..to_date import ToDateWindows, is_complete, windows_on
@@ -22,10 +20,6 @@ COMPARE_CHOICES = ((COMPARE_PREVIOUS, "Previous period"), (COMPARE_LAST_YEAR, "S
 TREND_PERIODS = 12
 # Periods before this are refused as typos (a year 0001 would also break period arithmetic).
 EARLIEST_PERIOD = dt.date(1990, 1, 1)
-
-
-def local_today(pod: Pod) -> dt.date:
-    return pod.local_today()
 
 
 def period_label(grain: str, start: dt.date, *, short: bool = False) -> str:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from metrics.models import RecomputeRequest
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
     AdoptionReadingFactory,

@@ -11,7 +11,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from jobs.models import Lead
 from metrics.models import RecomputeRequest
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
     AdoptionReadingFactory,

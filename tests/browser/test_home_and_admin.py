@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pods.scoping import current_assignment_of
-from tests.factories import AssignmentFactory, PodFactory, UserFactory
+from tests.support.factories import AssignmentFactory, PodFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

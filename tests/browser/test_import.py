@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from devtools.workers import Worker, choose_broker, producer_on
 from jobs.models import Activity, ImportJob
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

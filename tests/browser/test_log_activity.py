@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs.models import Activity
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

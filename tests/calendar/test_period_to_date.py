@@ -19,9 +19,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from metrics.to_date import windows_on
-from tests.factories import AccountFactory, LeadFactory, TargetFactory
-from tests.metrics import oracle
-from tests.metrics.test_dashboard_views import page_of
+from tests.support import oracle
+from tests.support.factories import AccountFactory, LeadFactory, TargetFactory
+from tests.support.pages import page_of
 
 pytestmark = pytest.mark.django_db
 

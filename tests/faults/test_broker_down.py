@@ -31,7 +31,7 @@ from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot, RecomputeRequest
 from metrics.periods import period_start
 from metrics.tasks import recompute_pod, refresh_dirty_metrics
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, PodFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, PodFactory, UserFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

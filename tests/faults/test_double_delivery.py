@@ -14,14 +14,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.db.models import Max
 
-from jobs.imports.service import ImportBusy
+from jobs.imports.services import ImportBusy
 from jobs.models import Activity, ImportJob
 from jobs.tasks import run_import
 from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot, RecomputeRequest
 from metrics.tasks import recompute_pod, refresh_dirty_metrics
-from tests.factories import AccountFactory, PodFactory
-from tests.metrics.bulk import insert_activities
+from tests.support.bulk import insert_activities
+from tests.support.factories import AccountFactory, PodFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

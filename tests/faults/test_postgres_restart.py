@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.worker]
 
 SEED = """
 from metrics import refresh
-from tests.factories import PodFactory
-from tests.metrics.bulk import insert_activities
+from tests.support.factories import PodFactory
+from tests.support.bulk import insert_activities
 
 pods = [PodFactory(slug=f"restart-{i}", timezone=tz).pk for i, tz in enumerate(["America/New_York", "Asia/Tokyo"])]
 insert_activities(pod_ids=pods, accounts_per_pod=20, activities=20_000)

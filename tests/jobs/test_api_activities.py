@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from jobs.models import Activity
 from pods.services import assignment_reassign
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

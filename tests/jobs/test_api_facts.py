@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from metrics.models import Target
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     AdoptionReadingFactory,
     ContactFactory,

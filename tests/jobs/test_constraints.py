@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, SupportTicket
 from metrics.models import Target
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
     AdoptionReadingFactory,

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from jobs.csv_safety import safe_cell
-from tests.factories import AccountFactory, ActivityFactory, ContactFactory
+from tests.support.factories import AccountFactory, ActivityFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from kombu.exceptions import OperationalError
 
 from jobs import tasks
-from jobs.imports.service import import_start
+from jobs.imports.services import import_start
 from jobs.models import ImportJob
 from pods.models import Account
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from jobs.models import Activity
 from pods.services import assignment_reassign
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

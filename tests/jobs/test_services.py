@@ -9,7 +9,7 @@ from jobs.models import Activity
 from jobs.selectors import accounts_loggable_by, activities_editable_by, pods_loggable_by
 from jobs.services import activity_delete, activity_log, activity_update
 from pods.services import assignment_reassign
-from tests.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
+from tests.support.factories import AccountFactory, ActivityFactory, AssignmentFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from metrics.periods import shift
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     LeadFactory,
     OpportunityFactory,
@@ -21,7 +21,7 @@ from tests.factories import (
     TargetFactory,
     UserFactory,
 )
-from tests.metrics.test_dashboard_views import Node, local, page_of
+from tests.support.pages import Node, local, page_of
 
 pytestmark = pytest.mark.django_db
 

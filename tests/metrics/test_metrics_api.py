@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from metrics.catalogue import METRIC_KEYS
 from metrics.models import RecomputeRequest
-from tests.factories import AccountFactory, LeadFactory, OpportunityFactory, TargetFactory
+from tests.support.factories import AccountFactory, LeadFactory, OpportunityFactory, TargetFactory
 
 pytestmark = pytest.mark.django_db
 

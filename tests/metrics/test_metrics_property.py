@@ -3,7 +3,7 @@
 Hypothesis builds small organisations (pods in several time zones, accounts moved between pods,
 facts on local period boundaries and DST days, ties in activity times, reassignments, targets), the
 engine computes them with ``compute_metrics`` and every key of every period of every grain the API
-answers is compared with ``tests/metrics/oracle.py``. The second property writes more after a full
+answers is compared with ``tests/support/oracle.py``. The second property writes more after a full
 computation and checks the incremental recomputation against the oracle and against a full one.
 
 The first property runs each example inside a savepoint that is rolled back; the second one lets every
@@ -25,8 +25,7 @@ from hypothesis import strategies as st
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from metrics.models import Target
 from pods.models import Account, Assignment, Pod, User
-
-from . import oracle
+from tests.support import oracle
 
 TIMEZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "UTC", "America/Los_Angeles"]
 FIRST_DAY = dt.date(2025, 1, 1)

@@ -9,8 +9,8 @@ from fractions import Fraction
 
 import pytest
 
-from . import oracle
-from .oracle import (
+from tests.support import oracle
+from tests.support.oracle import (
     AdoptionReading,
     Assignment,
     Opportunity,

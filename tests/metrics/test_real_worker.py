@@ -13,8 +13,8 @@ from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot
 from metrics.periods import period_start
 from metrics.tasks import rebuild_all_metrics, refresh_dirty_metrics
-from tests.factories import AccountFactory, ActivityFactory, PodFactory
-from tests.metrics.bulk import insert_activities
+from tests.support.bulk import insert_activities
+from tests.support.factories import AccountFactory, ActivityFactory, PodFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

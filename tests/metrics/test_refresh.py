@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from metrics import refresh
 from metrics.models import DirtyRange, PodMetricSnapshot
 from metrics.tasks import REBUILD_LOCK_KEY, rebuild_all_metrics, refresh_dirty_metrics
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
     AssignmentFactory,

@@ -17,7 +17,8 @@ from django.db import transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from . import oracle
+from tests.support import oracle
+
 from .test_metrics_property import PROPERTY_SETTINGS, _close, _Rollback, build, draw_targets, load_world, organisations
 
 # Days where a window is easy to get wrong: period starts and ends, a leap year's February, DST changes.

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from jobs.models import Activity
 from pods.models import Assignment, CenterOfExcellence, User
-from tests.factories import (
+from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
     AdoptionReadingFactory,

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from tests.factories import PodFactory, UserFactory
+from tests.support.factories import PodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from pods.models import Account, Assignment, CenterOfExcellence, Contact, Pod
-from tests.factories import AccountFactory, AssignmentFactory, ContactFactory, PodFactory, UserFactory
+from tests.support.factories import AccountFactory, AssignmentFactory, ContactFactory, PodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from pods.models import Assignment
 from pods.scoping import current_assignment_of, current_assignments, pods_visible_to
 from pods.services import assignment_reassign
-from tests.factories import AssignmentFactory, UserFactory
+from tests.support.factories import AssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from pods.scoping import current_assignment_of, is_uce_admin, pods_visible_to
 from pods.services import assignment_reassign
-from tests.factories import AssignmentFactory, UserFactory
+from tests.support.factories import AssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import AssignmentFactory, PodFactory, UserFactory
+from tests.support.factories import AssignmentFactory, PodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

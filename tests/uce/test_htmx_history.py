@@ -10,7 +10,7 @@ and must get the whole page, not the fragment its last swap used.
 import pytest
 from django.utils.cache import has_vary_header
 
-from tests.factories import AccountFactory, ActivityFactory
+from tests.support.factories import AccountFactory, ActivityFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.utils import timezone
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,21 +7,21 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.imports.schema import KINDS
-from jobs.imports.service import format_error, import_file
+from jobs.imports.schema import CSV_KINDS
+from jobs.imports.services import format_error, import_file
 
 
 class Command(BaseCommand):
     help = "Import a CSV file of one kind (pods, staff, accounts, ..., targets): all rows or none."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", help=f"What the file holds: {', '.join(KINDS)}.")
+        parser.add_argument("kind", help=f"What the file holds: {', '.join(CSV_KINDS)}.")
         parser.add_argument("path", help="The CSV file (UTF-8, comma-separated, one header row).")
 
     def handle(self, *args, kind, path, **options):
         # Checked here rather than with argparse choices, whose usage error would exit with 2.
-        if kind not in KINDS:
-            raise CommandError(f'Unknown kind "{kind}"; choose one of {", ".join(KINDS)}.')
+        if kind not in CSV_KINDS:
+            raise CommandError(f'Unknown kind "{kind}"; choose one of {", ".join(CSV_KINDS)}.')
         if not Path(path).is_file():
             raise CommandError(f"No such file: {path}")
         result = import_file(kind, path)

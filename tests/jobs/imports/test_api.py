@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from jobs import tasks
 from jobs.imports import parsing
 from jobs.models import Activity, ImportJob
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 URL = "/api/imports/"
 

@@ -11,9 +11,9 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from jobs.imports import loading
-from jobs.imports.service import import_file
+from jobs.imports.services import import_file
 from jobs.models import Activity
-from tests.factories import AccountFactory, ContactFactory, PodFactory, UserFactory
+from tests.support.factories import AccountFactory, ContactFactory, PodFactory, UserFactory
 
 from .conftest import table_dump
 

@@ -8,7 +8,7 @@ import pytest
 
 from devtools.workers import ROOT, database_url_of_test_db
 from jobs.models import Activity
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 # The command runs in its own process, so the rows it writes must be visible to it and to the test.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connections
 
-from jobs.imports.service import import_file
+from jobs.imports.services import import_file
 from jobs.models import Activity, Lead
 from pods.models import Account
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

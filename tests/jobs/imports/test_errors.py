@@ -6,11 +6,11 @@ import random
 import pytest
 
 from jobs.imports.parsing import MAX_REPORTED_ERRORS
-from jobs.imports.service import import_file
+from jobs.imports.services import import_file
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from metrics.models import Target
 from pods.models import Account, Assignment, Pod, User
-from tests.factories import AccountFactory, ContactFactory, PodFactory, UserFactory
+from tests.support.factories import AccountFactory, ContactFactory, PodFactory, UserFactory
 
 from .conftest import table_dump
 

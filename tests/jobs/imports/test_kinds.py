@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from jobs.imports.service import import_file
+from jobs.imports.services import import_file
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from jobs.signals import facts_bulk_written
 from metrics.models import Target

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from devtools.workers import Worker, choose_broker, producer_on, wait_until
 from jobs.models import Activity, ImportJob
 from jobs.tasks import run_import
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -5,10 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.utils import timezone
 
-from jobs.imports.service import RUN_LOCK, ImportBusy, run_import
+from jobs.imports.services import RUN_LOCK, ImportBusy, run_import
 from jobs.models import Activity, ImportJob
 from jobs.tasks import run_import as run_import_task
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 CONTENT = (
     b"external_id,occurred_at,account,job,channel,kind\n"

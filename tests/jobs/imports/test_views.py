@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs.models import Activity, ImportJob
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from ..models import ImportJob, ImportKind
 from . import loading, parsing
 from .parsing import ImportRejected, Progress
-from .schema import KINDS
+from .schema import CSV_KINDS
 
 RETRYABLE = (OperationalError, InterfaceError)
 
@@ -78,7 +78,7 @@ def format_error(error: dict[str, Any]) -> str:
 
 def import_file(kind: str, path: Path | str, progress: Progress | None = None) -> ImportResult:
     """Import the CSV file at ``path`` as ``kind``, synchronously; all or nothing."""
-    spec = KINDS[kind]
+    spec = CSV_KINDS[kind]
     path = Path(path)
     try:
         header = parsing.read_header(spec, path)

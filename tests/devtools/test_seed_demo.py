@@ -23,7 +23,7 @@ from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, Sup
 from metrics.models import Target
 from pods.models import Account, Assignment, CenterOfExcellence, Contact, Pod, User
 from pods.scoping import pods_visible_to
-from tests.factories import AccountFactory, PodFactory
+from tests.support.factories import AccountFactory, PodFactory
 
 JOBS = ["learn", "buy", "order_install", "adopt", "support"]
 FACT_MODELS = [Activity, Lead, Opportunity, Order, AdoptionReading, SupportTicket]
