@@ -43,7 +43,7 @@ run: install
 	$(PY) manage.py compute_metrics --full
 	@echo ""
 	@echo "  UCE pod dashboard: http://127.0.0.1:8000"
-	@echo "  Demo logins (password: demo): admin (superuser), leader (leads two pods), staff (Southeast US, Learn)"
+	@echo "  Demo logins (password: demo): admin (superuser), leader (leads two pods), staff (Southeast US, Learn), analyst (center of excellence: reads every pod)"
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
 	@# On exit (Ctrl-C), stop the embedded PostgreSQL if nothing uses it any more.

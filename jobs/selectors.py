@@ -9,7 +9,7 @@ effect on the very next request because nothing is cached.
 from django.db.models import Q, QuerySet
 
 from pods.models import Account, Contact, Pod
-from pods.scoping import current_assignments, is_uce_admin, pods_visible_to
+from pods.scoping import current_assignments, is_uce_admin, pods_readable_by, pods_visible_to
 
 from .models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 
@@ -41,8 +41,9 @@ def contacts_loggable_by(user) -> QuerySet[Contact]:
 
 
 def accounts_visible_to(user) -> QuerySet[Account]:
-    """Accounts of the pods ``user`` may see (an account is scoped by the pod it belongs to now)."""
-    return Account.objects.filter(pod__in=pods_visible_to(user)).select_related("pod").order_by("name", "external_id")
+    """Accounts whose pages ``user`` may read: of the pods they see, of every pod for a CoE member
+    (``pods_readable_by``); an account is scoped by the pod it belongs to now."""
+    return Account.objects.filter(pod__in=pods_readable_by(user)).select_related("pod").order_by("name", "external_id")
 
 
 def contacts_visible_to(user) -> QuerySet[Contact]:

@@ -6,6 +6,7 @@ The state (grain, period, comparison) lives in the URL: links are shareable and 
 """
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
 
 from pods.choices import BuyingJob
-from pods.scoping import pods_visible_to
+from pods.scoping import may_act_on_pod, pods_readable_by
 from pods.selectors import pods_with_staffing, staff_count_field
 from uce.htmx import wants_fragment
 
@@ -53,8 +54,9 @@ def _finish(request, response, canonical_url: str | None = None):
     return response
 
 
-def _visible_pod(request, slug):
-    return get_object_or_404(pods_visible_to(request.user), slug=slug)
+def _readable_pod(request, slug):
+    """The pod, if ``request.user`` may read its pages (CoE members read every pod); 404 otherwise."""
+    return get_object_or_404(pods_readable_by(request.user), slug=slug)
 
 
 def _engaged_page(request, pod, state):
@@ -69,7 +71,7 @@ def _page_number(value: str | None) -> int | None:
 @login_required
 @require_safe
 def dashboard(request, slug):
-    pod = _visible_pod(request, slug)
+    pod = _readable_pod(request, slug)
     state = DashboardState.from_query(request.GET, today=pod.local_today())
     base_url = reverse("pod-dashboard", args=[pod.slug])
     freshness = dashboard_freshness(pod, state.grain)
@@ -79,6 +81,7 @@ def dashboard(request, slug):
         "state": state,
         "dashboard_url": base_url,
         "freshness": freshness,
+        "may_recompute": may_act_on_pod(request.user, pod),
         # The figures and the engaged accounts are rendered once per version of the data (the cache
         # tags of the template); these are assembled only when that rendering is not cached yet.
         "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),
@@ -98,7 +101,7 @@ def dashboard(request, slug):
 @login_required
 @require_safe
 def drilldown(request, slug, metric):
-    pod = _visible_pod(request, slug)
+    pod = _readable_pod(request, slug)
     spec = DRILLDOWNS.get(metric)
     if spec is None:
         raise Http404("No records behind this figure.")
@@ -125,7 +128,7 @@ def drilldown(request, slug, metric):
 @login_required
 @require_safe
 def export_csv(request, slug):
-    pod = _visible_pod(request, slug)
+    pod = _readable_pod(request, slug)
     state = DashboardState.from_query(request.GET, today=pod.local_today())
     content = dashboard_csv(pod_dashboard(pod=pod, state=state))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
@@ -138,12 +141,14 @@ def export_csv(request, slug):
 @require_POST
 def recompute(request, slug):
     """Recompute every snapshot of the pod on a worker (as ``POST /api/pods/{slug}/recompute/``)."""
-    pod = _visible_pod(request, slug)
+    pod = _readable_pod(request, slug)
+    if not may_act_on_pod(request.user, pod):
+        raise PermissionDenied("Centers of excellence read the dashboards; they do not recompute them.")
     recompute_request = services.recompute_request(pod=pod, requested_by=request.user)
     state = DashboardState.from_query(request.POST, today=pod.local_today())
     if not request.htmx:
         return redirect(f"{reverse('pod-dashboard', args=[pod.slug])}?{state.query()}")
-    context = {"pod": pod, "state": state, "recompute": recompute_request}
+    context = {"pod": pod, "state": state, "recompute": recompute_request, "may_recompute": True}
     return _finish(request, render(request, "metrics/dashboard.html#recompute", context))
 
 
@@ -151,10 +156,11 @@ def recompute(request, slug):
 @require_safe
 def recompute_progress(request, slug, pk):
     """The progress bar of one recomputation; once it has succeeded the dashboard body reloads itself."""
-    pod = _visible_pod(request, slug)
+    pod = _readable_pod(request, slug)
     recompute_request = get_object_or_404(RecomputeRequest.objects.filter(pod=pod), pk=pk)
     state = DashboardState.from_query(request.GET, today=pod.local_today())
     context = {"pod": pod, "state": state, "recompute": recompute_request}
+    context["may_recompute"] = may_act_on_pod(request.user, pod)
     response = render(request, "metrics/dashboard.html#recompute", context)
     if recompute_request.status == RecomputeRequest.Status.SUCCEEDED:
         response["HX-Trigger"] = RELOAD_EVENT
@@ -185,7 +191,7 @@ def _sort_headers(state, sort: str, descending: bool) -> list[dict]:
 def compare(request):
     if not may_compare_pods(request.user):
         raise Http404("No pods to compare.")
-    pods = list(pods_visible_to(request.user).order_by("name"))
+    pods = list(pods_readable_by(request.user).order_by("name"))
     # Pods sit in several zones: the newest local "today" among them decides the latest period offered.
     today = max((pod.local_today() for pod in pods), default=None)
     if today is None:

@@ -2,8 +2,15 @@
 
 Every queryset a request touches starts here (STYLE.md habit 4).  Roles (PRODUCT.md "Access"):
 admins (superusers or members of the ``uce-admins`` group) see every pod; a pod leader sees the
-pods they lead; staff see the pod of their assignment active today (in that pod's time zone).
-Nothing is cached, so a change of assignment takes effect on the very next request.
+pods they lead; staff see the pod of their assignment active today (in that pod's time zone);
+members of a center of excellence read every pod's dashboard, comparison and account pages and
+change nothing.  Nothing is cached, so a change of assignment takes effect on the very next request.
+
+Two scopes, then:
+- ``pods_visible_to``: the pods whose dashboards, facts and people a user sees, and acts on
+  (recompute, targets, logging: each adds its own rule on top);
+- ``pods_readable_by``: those, plus every pod for a CoE member — the read-only pages (dashboard,
+  drill-downs, comparison, account pages and their API).
 """
 
 from django.db import models
@@ -41,6 +48,13 @@ def is_uce_admin(user) -> bool:
     return user.is_superuser or user.groups.filter(name=UCE_ADMINS_GROUP).exists()
 
 
+def is_coe_member(user) -> bool:
+    """A member of any center of excellence: reads every pod's dashboard and account pages, changes nothing."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return user.centers_of_excellence.exists()
+
+
 def current_assignments():
     """Assignments active today, where "today" is each assignment's pod's local date."""
     today = LocalToday(F("pod__timezone"))
@@ -67,6 +81,18 @@ def pods_visible_to(user) -> models.QuerySet[Pod]:
         return Pod.objects.all()
     staffed = current_assignments().filter(person=user).values("pod_id")
     return Pod.objects.filter(Q(leaders=user) | Q(pk__in=staffed)).distinct()
+
+
+def pods_readable_by(user) -> models.QuerySet[Pod]:
+    """The pods whose read-only pages (dashboard, comparison, account pages) ``user`` may open."""
+    if is_coe_member(user):
+        return Pod.objects.all()
+    return pods_visible_to(user)
+
+
+def may_act_on_pod(user, pod) -> bool:
+    """Whether ``user`` may request work on ``pod`` (a recomputation): not a read-only CoE member."""
+    return pods_visible_to(user).filter(pk=pod.pk).exists()
 
 
 def pods_targets_editable_by(user) -> models.QuerySet[Pod]:

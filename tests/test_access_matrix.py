@@ -1,8 +1,9 @@
 """The access matrix: every URL pattern and API route × every role × own / other / missing object.
 
 PRODUCT.md "Access": admins see and change everything; a pod leader sees the pods they lead and
-changes their targets and their own activities; staff see their current pod and change the
-activities they logged; anyone else sees the login page. An object outside the caller's scope
+changes their targets and their own activities; a center-of-excellence member reads every pod's
+dashboard, comparison and account pages and changes nothing; staff see their current pod and change
+the activities they logged; anyone else sees the login page. An object outside the caller's scope
 answers 404, exactly like one that does not exist.
 
 The expected outcome of every route is written down in ``tests/access_matrix/policies.py``; adding a
@@ -11,6 +12,7 @@ totals (cells checked, unauthorised 2xx found).
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -18,12 +20,14 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
 
+from metrics.models import RecomputeRequest
+from pods.models import CenterOfExcellence
 from pods.scoping import UCE_ADMINS_GROUP
 from pods.services import assignment_reassign
 from tests.access_matrix import routes
 from tests.access_matrix.policies import TABLE
 from tests.access_matrix.runner import LEDGER, Matrix
-from tests.access_matrix.world import ROLES, SEES, build_world
+from tests.access_matrix.world import READS, ROLES, SEES, build_world
 from tests.support.factories import AssignmentFactory, PodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,10 +71,19 @@ def moved_ab(pod_a, pod_b):
 
 
 @pytest.fixture
-def users(outsider, staff_a, staff_a2, staff_b, moved_ab, leader_a, leader_ab, admin_user, group_admin):
+def coe_member(db):
+    """A member of a center of excellence: no pod assignment, leads no pod, in no group."""
+    person = UserFactory(username="coe-member")
+    CenterOfExcellence.objects.create(slug="mx-coe", name="Matrix CoE").members.add(person)
+    return person
+
+
+@pytest.fixture
+def users(outsider, coe_member, staff_a, staff_a2, staff_b, moved_ab, leader_a, leader_ab, admin_user, group_admin):
     return {
         "anonymous": None,
         "outsider": outsider,
+        "coe": coe_member,
         "staff_a": staff_a,
         "staff_a2": staff_a2,
         "staff_b": staff_b,
@@ -170,6 +183,55 @@ def test_a_reassignment_takes_effect_on_the_very_next_request(world, clients, us
     assert set(listed_ids(client, "/api/activities/")) == in_b
 
 
+def test_leaving_the_center_of_excellence_takes_effect_on_the_very_next_request(world, clients, users):
+    """PRODUCT.md "Access": a CoE member reads every pod; removed from the CoE, they read none at once."""
+    client = clients["coe"]
+    account_c = world.accounts["C"]
+    assert client.get("/pods/nordics-mx/").status_code == 200
+    assert client.get(f"/accounts/{account_c.external_id}/").status_code == 200
+    search = client.get("/accounts/", {"q": "MATRIX account"})
+    assert set(re.findall(r'data-account="([^"]+)"', search.content.decode())) == {
+        account.external_id for key, account in world.accounts.items() if key in READS["coe"]
+    }
+
+    users["coe"].centers_of_excellence.clear()
+
+    assert client.get("/pods/nordics-mx/").status_code == 404
+    assert client.get("/pods/southeast-us/").status_code == 404
+    assert client.get(f"/accounts/{account_c.external_id}/").status_code == 404
+    assert client.get("/pods/compare/").status_code == 404
+    assert client.get("/api/pods/").json()["count"] == 0
+    assert 'data-account="' not in client.get("/accounts/", {"q": "MATRIX account"}).content.decode()
+
+
+def test_the_dashboard_offers_recompute_only_to_those_who_may(world, clients):
+    """A CoE member reads the dashboard without its recompute button (a running one hides it for all)."""
+    RecomputeRequest.objects.update(status=RecomputeRequest.Status.SUCCEEDED)
+    form = 'action="/pods/southeast-us/recompute/"'
+    for role, offered in (("coe", False), ("staff_a", True), ("leader_a", True), ("admin", True)):
+        response = clients[role].get("/pods/southeast-us/")
+        assert response.status_code == 200, role
+        assert (form in response.content.decode()) is offered, role
+
+
+def test_account_search_keeps_to_the_callers_scope(world, clients):
+    """``?q=`` narrows the accounts the caller reads; it never widens them."""
+    for role in ("staff_a", "leader_ab", "coe", "outsider"):
+        for query, keys in (("matrix ACCOUNT", "ABC"), ("mx-acc-b", "B"), ("no such account", "")):
+            response = clients[role].get("/accounts/", {"q": query})
+            assert response.status_code == 200, (role, query)
+            shown = set(re.findall(r'data-account="([^"]+)"', response.content.decode()))
+            expected = {world.accounts[key].external_id for key in keys if key in READS[role]}
+            assert shown == expected, (role, query)
+
+
+def test_the_coe_member_has_no_pod(coe_member):
+    """The matrix's CoE role is what PRODUCT.md calls one: a member of a CoE, neither staff nor leader."""
+    assert coe_member.centers_of_excellence.exists()
+    assert not coe_member.assignments.exists() and not coe_member.led_pods.exists()
+    assert not coe_member.is_staff and not coe_member.is_superuser and not coe_member.groups.exists()
+
+
 def test_django_admin_gate(client, staff_a, admin_user):
     """The admin keeps its own gate: non-staff go to its login page, staff without permissions get 403."""
     assert client.get("/admin/").status_code == 302
@@ -200,7 +262,7 @@ def test_openapi_schema_and_docs(client, staff_a):
 
 def test_favicon_and_login_page_are_public(client):
     assert client.get("/favicon.ico").status_code == 200
-    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/auth/login/").status_code == 200
 
 
 def test_group_admins_are_admins(group_admin):

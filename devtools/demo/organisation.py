@@ -100,6 +100,7 @@ class DemoOrganisation:
             "admin": {"full_name": "Demo Administrator", "is_superuser": True, "is_staff": True},
             "leader": {"full_name": "Lee Morgan"},
             "staff": {"full_name": "Sam Rivera"},
+            "analyst": {"full_name": "Dana Kim"},
         }
         login_users = {}
         for username, fields in logins.items():
@@ -120,6 +121,8 @@ class DemoOrganisation:
         leaders = {slug: new_user(username, full_name) for slug, (username, full_name) in POD_LEADERS.items()}
         centers = list(CenterOfExcellence.objects.order_by("slug"))
         members = {center.slug: [new_user() for _ in range(rng.randint(2, 4))] for center in centers}
+        # The ``analyst`` login serves every pod from Data & Analytics: it reads every dashboard, changes nothing.
+        CenterOfExcellence.objects.get(slug="data-analytics").members.add(login_users["analyst"])
 
         # (user, pod slug, job, started_on): the people working in each pod today.  A ``staff`` login that
         # already has a history is moved to Southeast US / Learn through the service instead.

@@ -13,7 +13,7 @@ from ..vocabulary import ADOPT, BUY, LEARN, ORDER_INSTALL, SUPPORT
 
 DEMO_PREFIX = "DEMO-"
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo logins)
-DEMO_LOGINS = ("admin", "leader", "staff")
+DEMO_LOGINS = ("admin", "leader", "staff", "analyst")
 DEMO_WINDOW_DAYS = 730
 
 UTC = dt.UTC

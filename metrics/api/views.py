@@ -9,15 +9,24 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from jobs.api import views as jobs_api_views
+from metrics.accounts import account_profile
 from metrics.filtersets import TargetFilterSet
 from metrics.models import RecomputeRequest, Target
 from metrics.selectors import pod_metric_series
 from metrics.services import recompute_request
-from pods.scoping import pods_targets_editable_by, pods_visible_to
+from pods.scoping import may_act_on_pod, pods_readable_by, pods_targets_editable_by, pods_visible_to
 
-from .serializers import MetricsQuerySerializer, PodMetricSeriesSerializer, RecomputeRequestSerializer, TargetSerializer
+from .serializers import (
+    AccountProfileSerializer,
+    MetricsQuerySerializer,
+    PodMetricSeriesSerializer,
+    RecomputeRequestSerializer,
+    TargetSerializer,
+)
 
 NOT_FOUND = OpenApiResponse(description="No such target, or one outside the caller's scope (indistinguishable).")
 FORBIDDEN = OpenApiResponse(description="The caller may see this pod's targets but not change them.")
@@ -30,7 +39,7 @@ FORBIDDEN = OpenApiResponse(description="The caller may see this pod's targets b
 )
 @api_view(["GET"])
 def pod_metrics(request, slug):
-    pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
+    pod = get_object_or_404(pods_readable_by(request.user), slug=slug)
     query = MetricsQuerySerializer(data=request.query_params, context={"today": pod.local_today()})
     query.is_valid(raise_exception=True)
     series = pod_metric_series(
@@ -44,12 +53,18 @@ def pod_metrics(request, slug):
 
 @extend_schema(
     request=None,
-    responses={202: RecomputeRequestSerializer, 404: OpenApiResponse(description="Unknown or out-of-scope pod.")},
+    responses={
+        202: RecomputeRequestSerializer,
+        403: OpenApiResponse(description="A center-of-excellence member: they read the pod, they do not recompute it."),
+        404: OpenApiResponse(description="Unknown or out-of-scope pod."),
+    },
     summary="Recompute every snapshot of a pod on a Celery worker",
 )
 @api_view(["POST"])
 def pod_recompute(request, slug):
-    pod = get_object_or_404(pods_visible_to(request.user), slug=slug)
+    pod = get_object_or_404(pods_readable_by(request.user), slug=slug)
+    if not may_act_on_pod(request.user, pod):
+        raise PermissionDenied("Centers of excellence read the dashboards; they do not recompute them.")
     recompute = recompute_request(pod=pod, requested_by=request.user)
     return Response(RecomputeRequestSerializer(recompute).data, status=status.HTTP_202_ACCEPTED)
 
@@ -103,3 +118,17 @@ class TargetViewSet(viewsets.ModelViewSet):
             .select_related("pod")
             .order_by("pod__slug", "metric", "grain", "-period_start", "id")
         )
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="One account: its journey, channels, personas, open work and staff (docs/ACCOUNTS.md)",
+        responses={200: AccountProfileSerializer, 404: OpenApiResponse(description="Unknown or out-of-scope account.")},
+    )
+)
+class AccountViewSet(jobs_api_views.AccountViewSet):
+    """Accounts of the pods the caller may read: the list as INTERCHANGE.md, and the account page's data
+    on retrieve (additive fields)."""
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(AccountProfileSerializer(account_profile(self.get_object())).data)

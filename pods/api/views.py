@@ -5,7 +5,7 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from pods.filtersets import PodFilterSet
 from pods.models import Pod
-from pods.scoping import pods_visible_to
+from pods.scoping import pods_readable_by
 
 from .serializers import PodSerializer
 
@@ -34,4 +34,4 @@ class PodViewSet(ReadOnlyModelViewSet):
 
     def get_queryset(self):
         # slug breaks ties between equal names, so pages never repeat or skip a pod.
-        return pods_visible_to(self.request.user).prefetch_related("leaders").order_by("name", "slug")
+        return pods_readable_by(self.request.user).prefetch_related("leaders").order_by("name", "slug")

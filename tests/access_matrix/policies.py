@@ -10,9 +10,14 @@ Refusals of an object the caller may not see must be indistinguishable from a mi
 (PRODUCT.md: "An object outside the caller's scope answers 404, exactly like an object that does not
 exist"); the runner compares their status and body byte for byte. Two refusals are 403 instead, as
 the contract says: an object the caller *sees* but may not change (an activity someone else logged,
-a target of a pod they are staff of), and a whole route a role may never use (imports for
-non-admins, target writes for people who lead no pod) — the latter answers the same 403 whether
-the object exists or not, so it reveals nothing either.
+a target of a pod they are staff of, a pod a center-of-excellence member reads but may not
+recompute), and a whole route a role may never use (imports for non-admins, target writes for
+people who lead no pod) — the latter answers the same 403 whether the object exists or not, so it
+reveals nothing either.
+
+Read-only pages and their API (dashboards, comparison, account pages) follow ``READS``; facts,
+people and every write follow ``SEES`` and the tables built on it. A policy's ``scope`` says which
+of the two a permitted answer may show markers of.
 """
 
 import csv
@@ -35,6 +40,7 @@ from .world import (
     MISSING_EXTERNAL_ID,
     MISSING_PK,
     MISSING_SLUG,
+    READS,
     SEES,
     SETS_TARGETS,
     ImportJob,
@@ -110,6 +116,9 @@ class Policy:
     writes: tuple[Write, ...] = ()
     # Methods a page without objects answers exactly as GET (it writes nothing): checked with the read rules.
     answers_like_get: frozenset[str] = frozenset()
+    # The pods whose markers a 2xx answer to each role may contain (the leak check): ``SEES``, or
+    # ``READS`` for the read-only pages and endpoints.
+    scope: dict = field(default_factory=lambda: SEES, hash=False, compare=False)
 
 
 # --- who ---------------------------------------------------------------------------------------
@@ -125,6 +134,11 @@ def admin_only(role, target=None) -> bool:
 
 def sees_pod(role, target) -> bool:
     return target.pod in SEES[role]
+
+
+def reads_pod(role, target) -> bool:
+    """The read-only pages of the pod: whoever sees it, and the center of excellence (every pod)."""
+    return target.pod in READS[role]
 
 
 def logs_for_pod(role, target) -> bool:
@@ -308,7 +322,7 @@ def activities_expected(ident: Callable, only_logged_by_caller: bool = False) ->
 
 
 def pods_expected(world, role, pod):
-    return {p.slug for key, p in world.pods.items() if key in SEES[role] and pod in (None, key)}
+    return {p.slug for key, p in world.pods.items() if key in READS[role] and pod in (None, key)}
 
 
 def imports_expected(world, role, pod):
@@ -435,11 +449,12 @@ def form_errors(response):
 # --- the table --------------------------------------------------------------------------------------
 
 
-def api_list(attr: str, id_field: str, ident: Callable, pod_param: str | None = "pod") -> Policy:
+def api_list(attr: str, id_field: str, ident: Callable, pod_param: str | None = "pod", scope: dict = SEES) -> Policy:
     return Policy(
         api=True,
         methods=frozenset({GET}),
-        read=Read(may=authenticated, rows=Rows(api_rows(id_field), in_pods(attr, ident), pod_param)),
+        read=Read(may=authenticated, rows=Rows(api_rows(id_field), in_pods(attr, ident, scope), pod_param)),
+        scope=scope,
     )
 
 
@@ -447,40 +462,57 @@ def api_detail(targets: Callable) -> Policy:
     return Policy(api=True, methods=frozenset({GET}), targets=targets, read=Read(may=sees_pod))
 
 
+def read_only_api_detail(targets: Callable) -> Policy:
+    return Policy(api=True, methods=frozenset({GET}), targets=targets, read=Read(may=reads_pod), scope=READS)
+
+
 def page_of_pod(targets: Callable = pod_targets, check: Callable | None = None) -> Policy:
-    return Policy(api=False, methods=frozenset({GET}), targets=targets, read=Read(may=sees_pod, check=check))
+    """A read-only page of a pod (``READS``)."""
+    return Policy(
+        api=False, methods=frozenset({GET}), targets=targets, read=Read(may=reads_pod, check=check), scope=READS
+    )
+
+
+def recompute(api: bool, ok: int) -> Policy:
+    """Recomputing changes no data (it rebuilds snapshots from the facts), so whoever sees a pod may ask
+    for it: the dashboard shows them the button. A center-of-excellence member reads the pod but changes
+    nothing: 403, as for anything seen but not changeable; a pod the caller may not read answers as a missing one."""
+    encoding = "json" if api else "form"
+    return Policy(
+        api=api,
+        methods=frozenset({POST}),
+        targets=pod_targets,
+        writes=(Write(POST, may=sees_pod, ok=ok, state=count_of(RecomputeRequest), encoding=encoding, sees=reads_pod),),
+    )
 
 
 TABLE: dict[str, Policy] = {
     # ---------------- API ----------------
     # The browsable root lists the endpoints, no data: any logged-in user.
     "api-root": Policy(api=True, methods=frozenset({GET}), read=Read(may=authenticated)),
-    "pod-list": api_list("pods", "slug", lambda pod: pod.slug, pod_param="slug"),
-    "pod-detail": api_detail(pod_targets),
+    # Pods, a pod's metrics and accounts are what the read-only pages show: ``READS``.
+    "pod-list": api_list("pods", "slug", lambda pod: pod.slug, pod_param="slug", scope=READS),
+    "pod-detail": read_only_api_detail(pod_targets),
     "api-pod-metrics": Policy(
         api=True,
         methods=frozenset({GET}),
         targets=pod_targets,
         read=Read(
-            may=sees_pod, query={"grain": "month", "start": "2026-01-01", "end": "2026-03-31"}, check=metrics_of_the_pod
+            may=reads_pod,
+            query={"grain": "month", "start": "2026-01-01", "end": "2026-03-31"},
+            check=metrics_of_the_pod,
         ),
+        scope=READS,
     ),
-    # Recomputing changes no data (it rebuilds snapshots from the facts), so whoever sees a pod's
-    # dashboard may ask for it: the dashboard shows the recompute button to all of them.
-    "api-pod-recompute": Policy(
-        api=True,
-        methods=frozenset({POST}),
-        targets=pod_targets,
-        writes=(Write(POST, may=sees_pod, ok=202, state=count_of(RecomputeRequest)),),
-    ),
+    "api-pod-recompute": recompute(api=True, ok=202),
     "recompute-list": Policy(
         api=True,
         methods=frozenset({GET}),
         read=Read(may=authenticated, rows=Rows(api_rows("id"), in_pods("recomputes", _pk), pod_param=None)),
     ),
     "recompute-detail": api_detail(pk_targets("recomputes", "recomputation")),
-    "account-list": api_list("accounts", "external_id", _external_id),
-    "account-detail": api_detail(external_id_targets("accounts", "account")),
+    "account-list": api_list("accounts", "external_id", _external_id, scope=READS),
+    "account-detail": read_only_api_detail(external_id_targets("accounts", "account")),
     "contact-list": api_list("contacts", "external_id", _external_id),
     "contact-detail": api_detail(external_id_targets("contacts", "contact")),
     "lead-list": api_list("leads", "id", _pk),
@@ -591,22 +623,31 @@ TABLE: dict[str, Policy] = {
         api=False,
         methods=frozenset({GET}),
         read=Read(may=authenticated, rows=Rows(page_rows(r'data-pod="([^"]+)"'), pods_expected)),
+        scope=READS,
     ),
     "pod-compare": Policy(
         api=False,
         methods=frozenset({GET}),
         read=Read(may=compares, refused=404, rows=Rows(page_rows(r'<tr data-pod="([^"]+)"'), pods_expected)),
+        scope=READS,
     ),
     "pod-dashboard": page_of_pod(),
     "pod-drilldown": page_of_pod(drilldown_targets, check=drilldown_lists_the_pods_leads),
     "pod-export": page_of_pod(),
-    "pod-recompute": Policy(
-        api=False,
-        methods=frozenset({POST}),
-        targets=pod_targets,
-        writes=(Write(POST, may=sees_pod, ok=302, state=count_of(RecomputeRequest), encoding="form"),),
-    ),
+    "pod-recompute": recompute(api=False, ok=302),
     "pod-recompute-progress": page_of_pod(recompute_progress_targets),
+    # The account pages follow GET /api/accounts/: the search list shows the accounts the caller reads,
+    # an account outside them answers 404 like a missing one.
+    "account-index": Policy(
+        api=False,
+        methods=frozenset({GET}),
+        read=Read(
+            may=authenticated,
+            rows=Rows(page_rows(r'data-account="([^"]+)"'), in_pods("accounts", _external_id, scope=READS)),
+        ),
+        scope=READS,
+    ),
+    "account-page": page_of_pod(external_id_targets("accounts", "account")),
     "activity-log": Policy(
         api=False,
         methods=frozenset({GET, POST}),

@@ -16,7 +16,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from .policies import DELETE, GET, PATCH, POST, PUT, Policy, Target
-from .world import ADMINS, PODS, ROLES, SEES, World
+from .world import ADMINS, PODS, ROLES, World
 
 ANONYMOUS = "anonymous"
 METHODS = (GET, POST, PUT, PATCH, DELETE)
@@ -137,11 +137,12 @@ class Matrix:
         return f"anonymous: expected a redirect to {login}, got {self.describe(response)}"
 
     def leak_problem(self, role, response) -> str | None:
-        """A 2xx answer shows nothing of a pod the role may not see, nor any import unless an admin."""
+        """A 2xx answer shows nothing of a pod outside the route's scope for the role (``SEES``, or
+        ``READS`` for the read-only pages), nor any import unless an admin."""
         if role in ADMINS or not is_2xx(response):
             return None
         text = self.body(response)
-        for pod in sorted(set(PODS) - SEES[role]):
+        for pod in sorted(set(PODS) - self.policy.scope[role]):
             shown = sorted(marker for marker in self.markers[pod] if marker in text)
             if shown:
                 return f"shows data of pod {pod}: {shown}"

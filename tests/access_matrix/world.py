@@ -4,7 +4,8 @@ The scope tables below are written out by hand from PRODUCT.md "Access" for the 
 world; they deliberately do not call ``pods.scoping`` or any selector, so the matrix checks the
 application against the spec rather than against itself.
 
-Three pods: A ("southeast-us") and B ("dach") have staff and leaders; C is seen by admins only.
+Three pods: A ("southeast-us") and B ("dach") have staff and leaders; C is seen by admins only (and
+read, like every pod, by the center-of-excellence member).
 Every object carries a marker (an external id, a pod slug or name) so that a response can be
 searched for data of a pod the caller may not see.
 """
@@ -37,10 +38,12 @@ PODS = ("A", "B", "C")
 
 # anonymous: not logged in; outsider: logged in, no pod, no group ("anyone else" of PRODUCT.md);
 # staff_a2: a second member of pod A (sees staff_a's activities, may not change them);
-# moved_ab: was staff of A, reassigned to B ten days ago (logged an activity in A before that).
+# moved_ab: was staff of A, reassigned to B ten days ago (logged an activity in A before that);
+# coe: member of a center of excellence, no pod assignment, leads no pod.
 ROLES = (
     "anonymous",
     "outsider",
+    "coe",
     "staff_a",
     "staff_a2",
     "staff_b",
@@ -54,10 +57,12 @@ ADMINS = frozenset({"admin", "group_admin"})
 ALL = frozenset(PODS)
 
 # Pods whose dashboards and facts each role sees (PRODUCT.md "Access": admins everything, leaders the
-# pods they lead, staff their *current* pod, anyone else nothing).
+# pods they lead, staff their *current* pod, anyone else nothing). A center-of-excellence member sees
+# no pod's facts or people: they only read the pages of ``READS``.
 SEES: dict[str, frozenset[str]] = {
     "anonymous": frozenset(),
     "outsider": frozenset(),
+    "coe": frozenset(),
     "staff_a": frozenset("A"),
     "staff_a2": frozenset("A"),
     "staff_b": frozenset("B"),
@@ -67,6 +72,11 @@ SEES: dict[str, frozenset[str]] = {
     "admin": ALL,
     "group_admin": ALL,
 }
+# Pods whose read-only pages each role may open: the dashboard and its drill-downs, CSV export and
+# recompute progress, the comparison, the home page, the account pages and their API (pods, a pod's
+# metrics, accounts). PRODUCT.md "Access": a center-of-excellence member reads "every pod's dashboard,
+# comparison and account pages, read-only" and changes "nothing"; everyone else reads what they see.
+READS: dict[str, frozenset[str]] = SEES | {"coe": ALL}
 # Pods whose accounts each role may log activities for: staff their current pod, leaders ("their own
 # activities") the pods they lead, admins every pod.
 LOGS_FOR: dict[str, frozenset[str]] = dict(SEES)
@@ -77,8 +87,9 @@ SETS_TARGETS: dict[str, frozenset[str]] = {role: frozenset() for role in ROLES} 
     "admin": ALL,
     "group_admin": ALL,
 }
-# The pod comparison is for admins and leaders of several pods (PRODUCT.md screen 3).
-COMPARES = ADMINS | {"leader_ab"}
+# The pod comparison is for admins, leaders of several pods (PRODUCT.md screen 3) and the center of
+# excellence (it reads every pod).
+COMPARES = ADMINS | {"leader_ab", "coe"}
 
 # (pod, logged by) of every activity of the world; None: imported without a staff member.
 ACTIVITIES = (
