@@ -258,7 +258,7 @@ def main() -> int:
         def web_answers():
             if web.poll() is not None:
                 raise SystemExit(f"[loadtest] gunicorn exited:\n{stack.tail('gunicorn')}")
-            login_page = f"{host}/accounts/login/"
+            login_page = f"{host}/auth/login/"
             with contextlib.suppress(OSError), urllib.request.urlopen(login_page, timeout=2) as response:  # noqa: S310
                 return response.status == 200
             return False

@@ -39,15 +39,15 @@ class Leader(HttpUser):
 
     def on_start(self):
         self.person = next(_leaders)
-        self.client.get("/accounts/login/", name="sign in (form)")
+        self.client.get("/auth/login/", name="sign in (form)")
         token = self.client.cookies.get("csrftoken", "")
         response = self.client.post(
-            "/accounts/login/",
+            "/auth/login/",
             {"username": self.person["username"], "password": PLAN["password"], "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{self.host}/accounts/login/"},
+            headers={"Referer": f"{self.host}/auth/login/"},
             name="sign in",
         )
-        if "/accounts/login/" in response.url:
+        if "/auth/login/" in response.url:
             raise RuntimeError(f"{self.person['username']} could not sign in")
 
     def _dashboard(self, pod: str, grain: str, htmx: bool):

@@ -6,8 +6,8 @@ It starts nothing itself.  Seed and compute first, start a server, then point th
     python manage.py runserver 127.0.0.1:8000 &
     .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000
 
-It signs in as the demo pod leader (``leader`` / ``demo``) for the pod pages, and as the demo admin
-for the comparison, which then shows every pod.
+It signs in as the demo pod leader (``leader`` / ``demo``) for the pod and account pages, and as the
+demo admin for the comparison, which then shows every pod.
 """
 
 import argparse
@@ -28,7 +28,7 @@ def wait_for_charts(page) -> None:
 
 
 def sign_in(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/?next=/")
+    page.goto(f"{base}/auth/login/?next=/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -65,6 +65,17 @@ def main() -> None:
         page.locator('[data-kpi="bookings"] .kpi-value').click()
         page.wait_for_url(re.compile(r"/drilldown/bookings/"))
         page.screenshot(path=OUT / "drilldown.png", full_page=True)
+
+        # The account behind the first of those records: its journey, personas, open work and staff.
+        page.locator("table[data-drilldown] td a").first.click()
+        page.wait_for_url(re.compile(r"/accounts/[^/]+/$"))
+        page.screenshot(path=OUT / "account.png", full_page=True)
+
+        # Finding an account from the search box of the header.
+        page.get_by_label("Find an account").first.fill("freight")
+        page.get_by_label("Find an account").first.press("Enter")
+        page.wait_for_url(re.compile(r"/accounts/\?q=freight"))
+        page.screenshot(path=OUT / "account-search.png", full_page=True)
 
         # Every demo pod side by side, as an admin sees them.
         page = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()

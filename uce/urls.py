@@ -11,7 +11,8 @@ admin.site.index_title = "Pods, people, facts and targets"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("auth/", include("django.contrib.auth.urls")),  # sign-in; /accounts/ holds the customer accounts
+    path("accounts/", include("metrics.account_urls")),
     path("api/", include("uce.api_router")),
     path("activities/", include("jobs.urls")),
     path("imports/", include("jobs.imports.urls")),

@@ -427,6 +427,16 @@ def phase_dashboard(spec: dict) -> dict:
         trivial = _time_requests(client, reverse("benchmark-trivial"), requests)
         on_the_fly_url = reverse("benchmark-on-the-fly", args=[pod.slug]) + "?grain=month"
         on_the_fly = _time_requests(client, on_the_fly_url, ON_THE_FLY_REQUESTS, warmup=1, before=cache.clear)
+        busiest = _busiest_account(pod)
+        account_url = reverse("account-page", args=[busiest.external_id])
+        account_page = _time_requests(client, account_url, requests)
+        account_page_uncached = _time_requests(client, account_url, requests, before=cache.clear)
+        account_queries = {}
+        for name, url in (("busiest", account_url), ("small", reverse("account-page", args=["BENCH-SMALL-1"]))):
+            cache.clear()  # both pay for reading and rendering the account
+            with CaptureQueriesContext(connection) as captured:
+                _get(client, url)
+            account_queries[name] = len(captured)
         queries = {}
         for name, measured in (("full", pod), ("small", small)):
             cache.clear()  # both pay for assembling their figures
@@ -445,7 +455,22 @@ def phase_dashboard(spec: dict) -> dict:
         "queries": queries,
         "queries_month": month.isoformat(),
         "queries_with_engaged_list": with_list,
+        "account_page": account_page,
+        "account_page_uncached": account_page_uncached,
+        "account_activities": Activity.objects.filter(account=busiest).count(),
+        "account_queries": account_queries,
     }
+
+
+def _busiest_account(pod):
+    """The pod's account with the most activities: the longest journey an account page draws."""
+    from django.db.models import Count
+
+    from jobs.models import Activity
+    from pods.models import Account
+
+    top = Activity.objects.filter(pod=pod).values("account").annotate(n=Count("id")).order_by("-n", "account").first()
+    return Account.objects.get(pk=top["account"])
 
 
 PHASES: dict[str, Callable[[dict], dict]] = {

@@ -6,7 +6,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("activities", views.ActivityViewSet, basename="activity")
-router.register("accounts", views.AccountViewSet, basename="account")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")

@@ -1,5 +1,6 @@
 """Serializers of the metrics API (shapes per INTERCHANGE.md)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from metrics.choices import Grain
@@ -125,3 +126,124 @@ class TargetSerializer(serializers.ModelSerializer):
             message = f"Not the first day of a {grain}; that {grain} starts on {expected:%Y-%m-%d}."
             raise serializers.ValidationError({"period_start": message})
         return attrs
+
+
+# --- GET /api/accounts/{external_id}/: the account page (metrics/accounts.py, docs/ACCOUNTS.md) ---------------
+
+
+class JourneyStepSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1 for the account's first stretch, counting up.")
+    job = serializers.CharField()
+    came_from = serializers.CharField(allow_null=True, help_text="Job of the stretch before; null for the first.")
+    loopback = serializers.BooleanField(help_text="True when the job comes earlier than came_from.")
+    activities = serializers.IntegerField()
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+    channels = serializers.ListField(child=serializers.CharField())
+
+
+class JourneySerializer(serializers.Serializer):
+    steps = JourneyStepSerializer(many=True, help_text="The latest stretches, newest first (at most 40).")
+    step_count = serializers.IntegerField(help_text="Every stretch of the account's history.")
+    loopbacks = serializers.IntegerField(help_text="Moves to an earlier job over the account's whole history.")
+
+
+class PersonaReachSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    activities = serializers.IntegerField()
+    last_at = serializers.DateTimeField(allow_null=True)
+
+
+class OpenItemSerializer(serializers.Serializer):
+    external_id = serializers.CharField(allow_null=True)
+    since = serializers.DateTimeField()
+
+
+class OpenWorkSerializer(serializers.Serializer):
+    leads = OpenItemSerializer(many=True)
+    opportunities = OpenItemSerializer(many=True)
+    orders = OpenItemSerializer(many=True)
+    tickets = OpenItemSerializer(many=True)
+
+
+class AdoptionSerializer(serializers.Serializer):
+    measured_on = serializers.DateField()
+    licensed_seats = serializers.IntegerField()
+    active_seats = serializers.IntegerField()
+
+
+class AccountStaffSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    activities = serializers.IntegerField()
+    jobs = serializers.ListField(child=serializers.CharField())
+    last_at = serializers.DateTimeField()
+
+
+class AccountProfileSerializer(serializers.Serializer):
+    """The list's fields (unchanged) and, additively, what the account page shows."""
+
+    external_id = serializers.CharField(source="account.external_id")
+    name = serializers.CharField(source="account.name")
+    pod = serializers.CharField(source="account.pod.slug", help_text="Slug of the account's pod.")
+    segment = serializers.CharField(source="account.segment")
+    activity_count = serializers.IntegerField()
+    first_activity_at = serializers.DateTimeField(allow_null=True)
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    journey = serializers.SerializerMethodField()
+    channels = serializers.SerializerMethodField(help_text="{channel: activities}, every channel present.")
+    personas = serializers.SerializerMethodField(help_text="{job: {persona: {contacts, activities, last_at}}}.")
+    open = serializers.SerializerMethodField(help_text="Open leads, opportunities, uninstalled orders, open tickets.")
+    latest_adoption = serializers.SerializerMethodField()
+    staff = AccountStaffSerializer(many=True)
+
+    @extend_schema_field(JourneySerializer)
+    def get_journey(self, profile):
+        return JourneySerializer(
+            {"steps": profile.stretches, "step_count": profile.stretch_count, "loopbacks": profile.loopbacks}
+        ).data
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
+    def get_channels(self, profile):
+        return {row["channel"]: row["activities"] for row in profile.channels}
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {
+                        "contacts": {"type": "integer"},
+                        "activities": {"type": "integer"},
+                        "last_at": {"type": "string", "format": "date-time", "nullable": True},
+                    },
+                    "required": ["contacts", "activities", "last_at"],
+                },
+            },
+        }
+    )
+    def get_personas(self, profile):
+        return {
+            job: {persona: PersonaReachSerializer(reach).data for persona, reach in row.items()}
+            for job, row in profile.personas.items()
+        }
+
+    @extend_schema_field(OpenWorkSerializer)
+    def get_open(self, profile):
+        def items(rows, since):
+            return [
+                OpenItemSerializer({"external_id": row.external_id, "since": getattr(row, since)}).data for row in rows
+            ]
+
+        return {
+            "leads": items(profile.open_leads, "created_at"),
+            "opportunities": items(profile.open_opportunities, "created_at"),
+            "orders": items(profile.open_orders, "ordered_at"),
+            "tickets": items(profile.open_tickets, "opened_at"),
+        }
+
+    @extend_schema_field(AdoptionSerializer(allow_null=True))
+    def get_latest_adoption(self, profile):
+        return AdoptionSerializer(profile.latest_adoption).data if profile.latest_adoption else None

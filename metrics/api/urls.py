@@ -1,4 +1,4 @@
-"""Routes of the metrics API under /api/: a pod's metrics and recomputation, recompute requests, targets."""
+"""Routes of the metrics API under /api/: accounts, a pod's metrics and recomputation, recompute requests, targets."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -6,6 +6,8 @@ from rest_framework.routers import SimpleRouter
 from . import views
 
 router = SimpleRouter()
+# Accounts are listed as jobs lists them; their retrieve is the account page, composed here (metrics reads jobs).
+router.register("accounts", views.AccountViewSet, basename="account")
 router.register("recomputes", views.RecomputeRequestViewSet, basename="recompute")
 router.register("targets", views.TargetViewSet, basename="target")
 

@@ -102,7 +102,9 @@ class Column:
 
     label: str
     key: str
-    kind: str = "text"  # text | datetime | date | money | count | days | hours | rate | job | channel | status | flag
+    # text | account (links to the account page) | datetime | date | money | count | days | hours | rate | job |
+    # channel | status | flag
+    kind: str = "text"
 
     @property
     def numeric(self) -> bool:
@@ -119,7 +121,7 @@ class Drilldown:
     rows: Callable[[Pod, PeriodBounds, str], models.QuerySet]
 
 
-ACCOUNT = Column("Account", "account__name")
+ACCOUNT = Column("Account", "account__name", "account")  # links to the account page (account__external_id)
 LEAD_COLUMNS = (
     Column("Lead", "external_id"),
     ACCOUNT,
@@ -133,13 +135,24 @@ LEAD_FIELDS = (
     "pk",
     "external_id",
     "account__name",
+    "account__external_id",
     "created_at",
     "channel",
     "status",
     "decided_at",
     "rejection_reason",
 )
-OPPORTUNITY_FIELDS = ("pk", "external_id", "name", "account__name", "amount", "created_at", "status", "closed_at")
+OPPORTUNITY_FIELDS = (
+    "pk",
+    "external_id",
+    "name",
+    "account__name",
+    "account__external_id",
+    "amount",
+    "created_at",
+    "status",
+    "closed_at",
+)
 OPPORTUNITY_COLUMNS = (
     Column("Opportunity", "name"),
     ACCOUNT,
@@ -148,7 +161,7 @@ OPPORTUNITY_COLUMNS = (
     Column("Status", "status", "status"),
     Column("Closed", "closed_at", "datetime"),
 )
-ORDER_FIELDS = ("pk", "external_id", "account__name", "ordered_at", "installed_at", "seats")
+ORDER_FIELDS = ("pk", "external_id", "account__name", "account__external_id", "ordered_at", "installed_at", "seats")
 ORDER_COLUMNS = (
     Column("Order", "external_id"),
     ACCOUNT,
@@ -156,7 +169,16 @@ ORDER_COLUMNS = (
     Column("Installed", "installed_at", "datetime"),
     Column("Seats", "seats", "count"),
 )
-TICKET_FIELDS = ("pk", "external_id", "account__name", "opened_at", "resolved_at", "channel", "csat")
+TICKET_FIELDS = (
+    "pk",
+    "external_id",
+    "account__name",
+    "account__external_id",
+    "opened_at",
+    "resolved_at",
+    "channel",
+    "csat",
+)
 TICKET_COLUMNS = (
     Column("Ticket", "external_id"),
     ACCOUNT,
@@ -165,7 +187,17 @@ TICKET_COLUMNS = (
     Column("Channel", "channel", "channel"),
     Column("CSAT", "csat", "count"),
 )
-ACTIVITY_FIELDS = ("pk", "occurred_at", "account__name", "job", "channel", "kind", "staff__full_name", "minutes")
+ACTIVITY_FIELDS = (
+    "pk",
+    "occurred_at",
+    "account__name",
+    "account__external_id",
+    "job",
+    "channel",
+    "kind",
+    "staff__full_name",
+    "minutes",
+)
 ACTIVITY_COLUMNS = (
     Column("Occurred", "occurred_at", "datetime"),
     ACCOUNT,
@@ -254,7 +286,15 @@ def _transitions(pod, bounds, *, loopbacks_only=False):
     if loopbacks_only:
         rows = rows.filter(from_rank__gt=F("to_rank"))
     return rows.values(
-        "pk", "occurred_at", "account__name", "from_job", "job", "channel", "kind", "is_loopback"
+        "pk",
+        "occurred_at",
+        "account__name",
+        "account__external_id",
+        "from_job",
+        "job",
+        "channel",
+        "kind",
+        "is_loopback",
     ).order_by("account__name", "account", "occurred_at", "pk")
 
 
@@ -284,7 +324,7 @@ def _adoption(pod, bounds, grain):
                 output_field=models.FloatField(),
             )
         )
-        .values("pk", "account__name", "measured_on", "licensed_seats", "active_seats", "usage")
+        .values("pk", "account__name", "account__external_id", "measured_on", "licensed_seats", "active_seats", "usage")
         .order_by("account__name", "pk")
     )
 
@@ -343,7 +383,7 @@ DRILLDOWNS: dict[str, Drilldown] = {
             Column("Latest", "last_activity_at", "datetime"),
         ),
         lambda pod, b, g: Activity.objects.filter(b.instant_filter("occurred_at"), pod=pod, job=BuyingJob.LEARN)
-        .values("account", "account__name")
+        .values("account", "account__name", "account__external_id")
         .annotate(
             learn_activities=Count("id"), first_activity_at=Min("occurred_at"), last_activity_at=Max("occurred_at")
         )

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -155,6 +156,9 @@ def cell(row: dict, column):
         return LABELS.get(value, value)
     if kind == "flag":
         return "Yes" if value else "No"
+    if kind == "account" and row.get("account__external_id"):
+        url = reverse("account-page", args=[row["account__external_id"]])
+        return format_html('<a href="{}">{}</a>', url, value)
     return value
 
 

@@ -84,7 +84,7 @@ def page(browser, page_problems):
 
 def _login(page, live_server, username: str, password: str, next_path: str = "/") -> None:
     """Sign in through the real login form, as a person would, and wait for the landing page."""
-    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.goto(f"{live_server.url}/auth/login/?next={next_path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()

@@ -45,7 +45,7 @@ def test_leader_signs_in_with_the_keyboard_and_sees_their_pods(
 
     page.goto(f"{live_server.url}/")
     # Anonymous: sent to the login page, with the username field ready for typing.
-    assert page.url == f"{live_server.url}/accounts/login/?next=/"
+    assert page.url == f"{live_server.url}/auth/login/?next=/"
     assert page.evaluate("document.activeElement.name") == "username"
     page.screenshot(path=screenshot_path("login.png"))
     page.keyboard.type("leader-ab")
@@ -114,7 +114,7 @@ def test_admin_reassigns_two_people_in_bulk(page, live_server, login, admin_user
 
 
 def test_wrong_password_is_announced_and_the_next_try_works(page, live_server, staff_a, screenshot_path):
-    page.goto(f"{live_server.url}/accounts/login/?next=/")
+    page.goto(f"{live_server.url}/auth/login/?next=/")
     page.get_by_label("Username").fill("staff-a")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()

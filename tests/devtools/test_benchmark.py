@@ -24,6 +24,9 @@ EXPECTED_ROWS = {
     "on the fly": "≥ 50×",
     "figures are not rendered yet": "—",
     "Dashboard queries": "= 1×",
+    "Account page of the busiest account": "≤ 3×",
+    "Account page not rendered yet": "—",
+    "Account page queries": "= 1×",
     "Peak RSS of the full rebuild": "—",
 }
 
@@ -75,6 +78,12 @@ def test_the_table_has_every_measure_with_a_positive_ratio(tiny_run):
 def test_the_dashboard_query_count_does_not_grow_with_the_data(tiny_run):
     output, _ = tiny_run
     queries = next(row for row in table_rows(output) if row[0].startswith("Dashboard queries"))
+    assert queries[5] == "yes"
+
+
+def test_the_account_page_query_count_does_not_grow_with_the_history(tiny_run):
+    output, _ = tiny_run
+    queries = next(row for row in table_rows(output) if row[0].startswith("Account page queries"))
     assert queries[5] == "yes"
 
 

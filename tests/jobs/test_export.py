@@ -147,4 +147,4 @@ def test_anonymous_visitors_get_no_export(client, pod_a):
     ActivityFactory(account=AccountFactory(pod=pod_a))
     response = client.get(URL)
     assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/")
+    assert response.url.startswith("/auth/login/")

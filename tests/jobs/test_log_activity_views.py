@@ -62,7 +62,7 @@ def input_value(html: str, name: str) -> str:
 def test_anonymous_visitors_are_sent_to_the_login_page(client):
     response = client.get(URL)
     assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/")
+    assert response.url.startswith("/auth/login/")
 
 
 def test_the_form_renders_with_the_staff_members_job_and_the_pods_current_time(client, staff_a):

@@ -509,7 +509,7 @@ def test_pages_load_chart_js_and_the_dashboard_module_without_inline_scripts(cli
 
 def test_anonymous_visitors_are_sent_to_login(client, pod_a):
     response = client.get("/pods/southeast-us/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/auth/login/")
 
 
 @pytest.mark.parametrize(

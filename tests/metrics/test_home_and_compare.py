@@ -168,7 +168,7 @@ def test_comparison_is_404_for_single_pod_users(request, client, pod_a, pod_b, r
 
 def test_comparison_needs_a_login(client):
     response = client.get("/pods/compare/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/auth/login/")
 
 
 @pytest.mark.parametrize(

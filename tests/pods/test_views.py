@@ -66,11 +66,11 @@ def test_anonymous_visitor_is_sent_to_login_and_back():
 
     response = Client().get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/"
+    assert response["Location"] == "/auth/login/?next=/"
 
 
 def test_login_page_has_a_labelled_form_with_csrf(client):
-    response = client.get("/accounts/login/?next=/")
+    response = client.get("/auth/login/?next=/")
     html = response.content.decode()
     assert response.status_code == 200
     assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', html)
@@ -81,7 +81,7 @@ def test_login_page_has_a_labelled_form_with_csrf(client):
 
 
 def test_wrong_password_shows_an_error_and_keeps_the_username(client, leader_a):
-    response = client.post("/accounts/login/", {"username": "leader-a", "password": "wrong", "next": "/"})
+    response = client.post("/auth/login/", {"username": "leader-a", "password": "wrong", "next": "/"})
     html = response.content.decode()
     assert response.status_code == 200
     assert "Please enter a correct username and password" in html
@@ -91,7 +91,7 @@ def test_wrong_password_shows_an_error_and_keeps_the_username(client, leader_a):
 
 
 def test_right_password_signs_in_and_follows_next(client, leader_a):
-    response = client.post("/accounts/login/", {"username": "leader-a", "password": "demo", "next": "/?from=login"})
+    response = client.post("/auth/login/", {"username": "leader-a", "password": "demo", "next": "/?from=login"})
     assert response.status_code == 302
     assert response["Location"] == "/?from=login"
     assert client.get("/").status_code == 200
@@ -189,9 +189,9 @@ def test_pages_load_scripts_from_static_files_only(client, leader_a):
 
 def test_logout_is_a_post_and_ends_the_session(client, leader_a):
     client.force_login(leader_a)
-    assert client.get("/accounts/logout/").status_code == 405
+    assert client.get("/auth/logout/").status_code == 405
 
-    response = client.post("/accounts/logout/")
+    response = client.post("/auth/logout/")
     assert response.status_code == 302
     assert response["Location"] == reverse("login")
     assert client.get("/").status_code == 302

@@ -15,7 +15,7 @@ from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-LOGIN = "/accounts/login/"
+LOGIN = "/auth/login/"
 PAUSED = "Too many sign-in attempts"
 
 

@@ -60,7 +60,7 @@ def test_every_response_carries_the_strict_policy_and_the_other_headers(admin_cl
 
 
 def test_the_login_page_and_error_pages_carry_the_policy_too(client):
-    assert policy_of(client.get("/accounts/login/"))["script-src"] == ["'self'"]
+    assert policy_of(client.get("/auth/login/"))["script-src"] == ["'self'"]
     assert policy_of(client.get("/no-such-page/"))["script-src"] == ["'self'"]
 
 
@@ -78,10 +78,10 @@ def test_only_the_api_docs_relax_styles_and_never_scripts(admin_client):
 
 
 def test_the_session_and_csrf_cookies_are_httponly_and_same_site(client, leader_a):
-    page = client.get("/accounts/login/")
+    page = client.get("/auth/login/")
     csrf = page.cookies[settings.CSRF_COOKIE_NAME]
     assert csrf["httponly"] and csrf["samesite"] == "Lax"
-    response = client.post("/accounts/login/", {"username": "leader-a", "password": "demo", "next": "/"})
+    response = client.post("/auth/login/", {"username": "leader-a", "password": "demo", "next": "/"})
     assert response.status_code == 302
     session = response.cookies[settings.SESSION_COOKIE_NAME]
     assert session["httponly"] and session["samesite"] == "Lax"

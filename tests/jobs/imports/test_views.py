@@ -96,7 +96,7 @@ def test_only_admins_get_the_import_pages(request, client, acme, admin_user, rol
 
 
 def test_a_group_admin_gets_the_page_and_anonymous_visitors_are_sent_to_log_in(client, group_admin):
-    assert client.get("/imports/")["Location"].startswith("/accounts/login/")
+    assert client.get("/imports/")["Location"].startswith("/auth/login/")
     client.force_login(group_admin)
     assert client.get("/imports/").status_code == 200
 

@@ -1,0 +1,48 @@
+"""Account pages: find an account by name or external id, and read one account (``metrics/accounts.py``).
+
+Scoped like every page: an account of a pod the caller may not read answers 404 (PRODUCT.md "Access");
+CoE members read every pod's accounts.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_safe
+
+from jobs.selectors import accounts_visible_to
+from pods.choices import BuyingJob, Persona
+
+from .accounts import ACCOUNT_PAGE_CACHE_SECONDS, account_page_version, account_profile
+
+ACCOUNTS_PAGE_SIZE = 25
+SEARCH_MAX_LENGTH = 100
+
+
+@login_required
+@require_safe
+def account_list(request):
+    """Accounts the caller may read, by name; ``q`` matches name or external id (any case)."""
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    accounts = accounts_visible_to(request.user)
+    if query:
+        accounts = accounts.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    page = Paginator(accounts, ACCOUNTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "metrics/account_list.html", {"page": page, "query": query})
+
+
+@login_required
+@require_safe
+def account_detail(request, external_id):
+    account = get_object_or_404(accounts_visible_to(request.user), external_id=external_id)
+    context = {
+        "account": account,
+        # Read only when the page of this version of the data is not rendered yet (the template's cache).
+        "profile": SimpleLazyObject(lambda: account_profile(account)),
+        "page_key": account_page_version(account),
+        "cache_seconds": ACCOUNT_PAGE_CACHE_SECONDS,
+        "jobs": list(BuyingJob),
+        "personas": list(Persona),
+    }
+    return render(request, "metrics/account.html", context)
