@@ -58,7 +58,9 @@ class Activity(Fact):
         indexes = [
             # Covering the metric engine's read (metrics.aggregation.ACTIVITIES): an index-only scan.
             models.Index(
-                fields=["pod", "occurred_at"], include=["account", "job", "channel", "id"], name="activity_pod_time"
+                fields=["pod", "occurred_at"],
+                include=["account", "job", "channel", "id", "contact"],
+                name="activity_pod_time_contact",
             ),
             models.Index(fields=["account", "occurred_at"], include=["channel"], name="activity_account_time"),
             models.Index(fields=["staff", "-occurred_at"], name="activity_staff_recent"),

@@ -21,7 +21,7 @@ over the defaults (0 for counts and sums, null for ratios and medians) for keys 
 """
 
 from jobs.choices import Channel
-from pods.choices import BUYING_JOB_ORDER
+from pods.choices import BUYING_JOB_ORDER, Persona
 
 
 def _sql_array(values) -> str:
@@ -31,6 +31,9 @@ def _sql_array(values) -> str:
 
 JOBS_SQL = _sql_array(BUYING_JOB_ORDER)
 CHANNELS_SQL = _sql_array(Channel.values)
+PERSONAS_SQL = _sql_array(Persona.values)
+# A rejected lead whose reason is empty (or only spaces) is counted under this key.
+UNSPECIFIED_REASON = "unspecified"
 
 # Put each selected fact row in the key of every grain containing its local day. `{t}` is the
 # timestamp column; the row source `f` must be joined to `uce_bounds b` already.
@@ -64,7 +67,7 @@ def _day_bucket(day: str) -> str:
 ACTIVITIES = _merge(
     f"""
     WITH rows AS MATERIALIZED (
-        SELECT f.pod_id, f.account_id, f.job, f.channel, (f.occurred_at AT TIME ZONE b.tz)::date AS day,
+        SELECT f.pod_id, f.account_id, f.job, f.channel, f.contact_id, (f.occurred_at AT TIME ZONE b.tz)::date AS day,
                lag(f.job) OVER journey AS from_job,
                (lag(f.occurred_at) OVER journey AT TIME ZONE b.tz)::date AS from_day
         FROM {_in_bounds("jobs_activity", "occurred_at")}
@@ -124,6 +127,38 @@ ACTIVITIES = _merge(
         ) per_from
         GROUP BY key_id
     ),
+    -- Persona coverage: per job, the accounts active in it (an activity of the job in the period), and
+    -- among them those whose activities of the job in the period named a contact of each persona.
+    job_accounts AS (
+        SELECT k.id AS key_id, d.job, count(DISTINCT d.account_id) AS accounts
+        FROM (SELECT DISTINCT pod_id, account_id, day, job FROM rows) d {_day_bucket("d.day")}
+        GROUP BY k.id, d.job
+    ),
+    persona_accounts AS (
+        SELECT k.id AS key_id, d.job, d.persona, count(DISTINCT d.account_id) AS accounts
+        FROM (
+            SELECT DISTINCT r.pod_id, r.account_id, r.day, r.job, c.persona
+            FROM rows r JOIN pods_contact c ON c.id = r.contact_id
+        ) d {_day_bucket("d.day")}
+        GROUP BY k.id, d.job, d.persona
+    ),
+    personas AS (
+        SELECT key_id, jsonb_object_agg(job, shares) AS persona_coverage,
+               sum(without_executive) FILTER (WHERE job = 'buy') AS buy_without_executive
+        FROM (
+            SELECT ks.key_id, j.job,
+                   jsonb_object_agg(p.persona, coalesce(pa.accounts, 0)::float8 / nullif(ja.accounts, 0)) AS shares,
+                   max(coalesce(ja.accounts, 0) - coalesce(pa.accounts, 0)) FILTER (WHERE p.persona = 'executive')
+                       AS without_executive
+            FROM (SELECT DISTINCT key_id FROM cells) ks
+            CROSS JOIN unnest({JOBS_SQL}) j(job)
+            CROSS JOIN unnest({PERSONAS_SQL}) p(persona)
+            LEFT JOIN job_accounts ja ON ja.key_id = ks.key_id AND ja.job = j.job
+            LEFT JOIN persona_accounts pa ON pa.key_id = ks.key_id AND pa.job = j.job AND pa.persona = p.persona
+            GROUP BY ks.key_id, j.job
+        ) per_job
+        GROUP BY key_id
+    ),
     loops AS (
         SELECT key_id, count(*) FILTER (WHERE is_loopback) AS loopbacks,
                count(DISTINCT account_id) AS accounts_moving,
@@ -137,11 +172,14 @@ ACTIVITIES = _merge(
         'engaged_accounts', coalesce(e.engaged, 0),
         'journey_transitions', j.journey_transitions,
         'loopbacks', coalesce(l.loopbacks, 0),
-        'maze_index', l.accounts_looping::float8 / nullif(l.accounts_moving, 0)
+        'maze_index', l.accounts_looping::float8 / nullif(l.accounts_moving, 0),
+        'persona_coverage', pc.persona_coverage,
+        'buy_accounts_without_executive', pc.buy_without_executive
     ) AS m
     FROM totals t
     JOIN matrix m USING (key_id)
     JOIN journey j USING (key_id)
+    JOIN personas pc USING (key_id)
     LEFT JOIN engaged e USING (key_id)
     LEFT JOIN loops l USING (key_id)
     """  # nosec B608 # SQL assembled from this module's constants, no input
@@ -165,14 +203,27 @@ LEADS = _merge(
                count(*) FILTER (WHERE what = 'accepted') AS accepted,
                count(*) FILTER (WHERE what = 'rejected') AS rejected
         FROM events GROUP BY key_id
+    ),
+    reasons AS (
+        SELECT key_id, jsonb_object_agg(reason, n) AS by_reason
+        FROM (
+            SELECT k.id AS key_id, coalesce(nullif(btrim(f.rejection_reason), ''), '{UNSPECIFIED_REASON}') AS reason,
+                   count(*) AS n
+            FROM {_in_bounds("jobs_lead", "decided_at")}
+            {BUCKET_JOIN.format(t="decided_at")}
+            WHERE f.status = 'rejected'
+            GROUP BY 1, 2
+        ) per_reason
+        GROUP BY key_id
     )
     SELECT key_id, jsonb_build_object(
         'lead_volume', created,
         'leads_accepted', accepted,
         'leads_rejected', rejected,
-        'lead_acceptance_rate', accepted::float8 / nullif(accepted + rejected, 0)
+        'lead_acceptance_rate', accepted::float8 / nullif(accepted + rejected, 0),
+        'leads_rejected_by_reason', coalesce(r.by_reason, '{{}}'::jsonb)
     ) AS m
-    FROM counts
+    FROM counts LEFT JOIN reasons r USING (key_id)
     """  # nosec B608 # SQL assembled from this module's constants, no input
 )
 

@@ -8,7 +8,9 @@ day into its week, month, quarter and year).  Keys that move with a change:
   the 90 days after it, under whatever pod they are (``rep_free_win_share``);
 * tickets mark every day from opened to resolved (``open_backlog`` at each period end in between);
 * assignments mark every day from start to end (``staff_by_job`` on each period's last day);
-* a pod whose time zone changes is dirty everywhere.
+* a pod whose time zone changes is dirty everywhere;
+* a contact whose persona (or account) changes marks the days of its activities (``persona_coverage``),
+  installed by migration 0005 (:data:`CONTACT_PERSONA_SQL`).
 
 An open-ended range has a ``NULL`` bound; the refresh clips ranges to the pod's data.
 """
@@ -93,6 +95,27 @@ END $$;
 CREATE TRIGGER pods_pod_dirty_timezone AFTER UPDATE OF timezone ON pods_pod
     FOR EACH ROW EXECUTE FUNCTION uce_mark_dirty_pod_timezone();
 """
+
+
+CONTACT_PERSONA_SQL = """
+CREATE FUNCTION uce_mark_dirty_contact_persona() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO metrics_dirtyrange (pod_id, from_day, to_day)
+    SELECT a.pod_id, min((a.occurred_at AT TIME ZONE p.timezone)::date),
+           max((a.occurred_at AT TIME ZONE p.timezone)::date)
+    FROM old_rows o
+    JOIN new_rows n ON n.id = o.id
+    JOIN jobs_activity a ON a.contact_id = n.id
+    JOIN pods_pod p ON p.id = a.pod_id
+    WHERE n.persona IS DISTINCT FROM o.persona OR n.account_id IS DISTINCT FROM o.account_id
+    GROUP BY a.pod_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER pods_contact_dirty_persona AFTER UPDATE ON pods_contact
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION uce_mark_dirty_contact_persona();
+"""
+CONTACT_PERSONA_UNINSTALL_SQL = "DROP FUNCTION uce_mark_dirty_contact_persona() CASCADE;"
 
 
 def install_sql() -> str:

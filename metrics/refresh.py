@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.choices import Channel
-from pods.choices import BUYING_JOB_ORDER
+from pods.choices import BUYING_JOB_ORDER, Persona
 from pods.models import Pod
 
 from .aggregation import FAMILIES
@@ -55,6 +55,10 @@ def empty_metrics() -> dict:
             values[metric.key] = {job: dict.fromkeys(BUYING_JOB_ORDER, 0) for job in BUYING_JOB_ORDER}
         elif metric.key == "staff_by_job":
             values[metric.key] = dict.fromkeys(BUYING_JOB_ORDER, 0)
+        elif metric.key == "persona_coverage":
+            values[metric.key] = {job: dict.fromkeys(Persona.values) for job in BUYING_JOB_ORDER}
+        elif metric.key == "leads_rejected_by_reason":
+            values[metric.key] = {}
         elif metric.key == "staffed_job_coverage":
             values[metric.key] = 0.0
         elif metric.unit in ("count", "money"):

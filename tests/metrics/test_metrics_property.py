@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from metrics.models import Target
-from pods.models import Account, Assignment, Pod, User
+from pods.models import Account, Assignment, Contact, Pod, User
 from tests.support import oracle
 
 TIMEZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "UTC", "America/Los_Angeles"]
@@ -40,6 +41,8 @@ RANGE_START = {
 }
 RANGE_END = dt.date(2028, 12, 31)
 HOUR = 3600
+# Reasons as people type them: blanks and surrounding spaces count as "unspecified" / the same reason.
+REJECTION_REASONS = ["no budget", "no budget", " no budget ", "not a fit", "", "  ", "Timing"]
 DAY = 86400
 NINETY_DAYS = 90 * DAY
 
@@ -142,8 +145,8 @@ class Plan:
 
     timezones: list[str]
     accounts: list[int] = field(default_factory=list)  # account index -> current pod index
-    activities: list[tuple] = field(default_factory=list)  # (account, pod, occurred_at, job, channel)
-    leads: list[tuple] = field(default_factory=list)  # (account, pod, created_at, status, decided_at)
+    activities: list[tuple] = field(default_factory=list)  # (account, pod, occurred_at, job, channel, persona)
+    leads: list[tuple] = field(default_factory=list)  # (account, pod, created_at, status, decided_at, reason)
     opportunities: list[tuple] = field(default_factory=list)  # (account, pod, amount, created_at, status, closed_at)
     orders: list[tuple] = field(default_factory=list)  # (account, pod, ordered_at, installed_at)
     readings: list[tuple] = field(default_factory=list)  # (account, pod, measured_on, licensed, active)
@@ -168,21 +171,23 @@ def organisations(draw) -> Plan:
     for _ in range(draw(st.integers(0, 24))):
         if plan.activities and draw(st.integers(0, 4)) == 0:
             # A tie: another activity of the same account at the very same instant, created later.
-            account, pod, occurred_at, _job, _channel = draw(st.sampled_from(plan.activities))
+            account, pod, occurred_at, *_ = draw(st.sampled_from(plan.activities))
             if draw(st.booleans()):
                 pod = draw(st.sampled_from(range(pod_count)))
         else:
             account, pod, timezone = account_and_pod()
             occurred_at = draw_moment(draw, timezone)
         job, channel = draw(st.sampled_from(oracle.JOBS)), draw(st.sampled_from(oracle.CHANNELS))
-        plan.activities.append((account, pod, occurred_at, job, channel))
+        persona = draw(st.sampled_from([None, *oracle.PERSONAS]))  # the persona of its contact, if any
+        plan.activities.append((account, pod, occurred_at, job, channel, persona))
 
     for _ in range(draw(st.integers(0, 8))):
         account, pod, timezone = account_and_pod()
         created_at = draw_moment(draw, timezone)
         status = draw(st.sampled_from(["open", "accepted", "rejected"]))
         decided_at = None if status == "open" else draw_later(draw, created_at, timezone)
-        plan.leads.append((account, pod, created_at, status, decided_at))
+        reason = draw(st.sampled_from(REJECTION_REASONS)) if status == "rejected" else ""
+        plan.leads.append((account, pod, created_at, status, decided_at, reason))
 
     rep_activities = [a for a in plan.activities if a[4] in ("in_person", "partner")]
     for _ in range(draw(st.integers(0, 8))):
@@ -191,7 +196,7 @@ def organisations(draw) -> Plan:
         if status == "won" and rep_activities and draw(st.integers(0, 2)):
             # Closed around 90 days after an in-person/partner activity of the account, under any pod; the
             # window [closed_at - 90 days, closed_at] is closed at both ends, so its edges are drawn often.
-            account, _pod, occurred_at, _job, _channel = draw(st.sampled_from(rep_activities))
+            account, _pod, occurred_at, *_ = draw(st.sampled_from(rep_activities))
             edges = [NINETY_DAYS, NINETY_DAYS, 0, NINETY_DAYS + 1, -1, NINETY_DAYS - 1, 1]
             offset = draw(st.one_of(st.sampled_from(edges), st.integers(-10 * DAY, 100 * DAY)))
             closed_at = occurred_at + dt.timedelta(seconds=offset)
@@ -253,13 +258,38 @@ def build(plan: Plan) -> tuple[list[Pod], list[Account]]:
         Account.objects.create(external_id=f"acc-{n}", name=f"Account {n}", pod=pods[pod])
         for n, pod in enumerate(plan.accounts)
     ]
-    for account, pod, occurred_at, job, channel in plan.activities:
+    contacts = {}  # one contact per (account, persona), made when an activity first names it
+
+    def contact(account, persona):
+        if persona is None:
+            return None
+        if (account, persona) not in contacts:
+            contacts[account, persona] = Contact.objects.create(
+                external_id=f"con-{account}-{persona}", account=accounts[account], persona=persona
+            )
+        return contacts[account, persona]
+
+    for account, pod, occurred_at, job, channel, persona in plan.activities:
         Activity.objects.create(
-            account=accounts[account], pod=pods[pod], occurred_at=occurred_at, job=job, channel=channel, kind="call"
+            account=accounts[account],
+            pod=pods[pod],
+            occurred_at=occurred_at,
+            job=job,
+            channel=channel,
+            kind="call",
+            contact=contact(account, persona),
         )
     Lead.objects.bulk_create(
-        Lead(account=accounts[a], pod=pods[p], created_at=created, channel="digital", status=status, decided_at=decided)
-        for a, p, created, status, decided in plan.leads
+        Lead(
+            account=accounts[a],
+            pod=pods[p],
+            created_at=created,
+            channel="digital",
+            status=status,
+            decided_at=decided,
+            rejection_reason=reason,
+        )
+        for a, p, created, status, decided, reason in plan.leads
     )
     Opportunity.objects.bulk_create(
         Opportunity(
@@ -300,8 +330,13 @@ def load_world() -> oracle.World:
     fact = ("pod_id", "account_id")
     return oracle.World(
         pods=rows(Pod, oracle.Pod, "slug", "timezone"),
-        activities=rows(Activity, oracle.Activity, *fact, "occurred_at", "job", "channel"),
-        leads=rows(Lead, oracle.Lead, *fact, "created_at", "status", "decided_at"),
+        activities=[
+            oracle.Activity(**row)
+            for row in Activity.objects.order_by("id").values(
+                "id", *fact, "occurred_at", "job", "channel", persona=F("contact__persona")
+            )
+        ],
+        leads=rows(Lead, oracle.Lead, *fact, "created_at", "status", "decided_at", "rejection_reason"),
         opportunities=rows(Opportunity, oracle.Opportunity, *fact, "amount", "created_at", "status", "closed_at"),
         orders=rows(Order, oracle.Order, *fact, "ordered_at", "installed_at"),
         readings=rows(AdoptionReading, oracle.AdoptionReading, *fact, "measured_on", "licensed_seats", "active_seats"),
@@ -405,6 +440,14 @@ def differences(world: oracle.World, slug: str, grain: str, answer: dict) -> lis
             value, wanted = metrics.get(key, "<missing>"), want["metrics"][key]
             if key in oracle.COUNT_KEYS:
                 same = type(value) is int and value == wanted
+            elif key == "persona_coverage":
+                same = isinstance(value, dict) and set(value) == set(wanted)
+                same = same and all(
+                    isinstance(value[job], dict)
+                    and set(value[job]) == set(wanted[job])
+                    and all(_close(value[job][p], wanted[job][p]) for p in wanted[job])
+                    for job in wanted
+                )
             elif key in oracle.OBJECT_KEYS:
                 same = value == wanted
             else:
@@ -506,6 +549,8 @@ def apply_write(data, pods: list[Pod], accounts: list[Account]) -> str:
                 "reassign",
                 "move account",
                 "set target",
+                "change contact persona",
+                "name a contact on an activity",
             ]
         ),
         label="write",
@@ -561,7 +606,8 @@ def apply_write(data, pods: list[Pod], accounts: list[Account]) -> str:
     elif kind == "decide lead" and (lead := _pick(data, Lead.objects.all(), "lead")):
         status = draw(st.sampled_from(["open", "accepted", "rejected"]))
         decided_at = None if status == "open" else later(lead.created_at, _timezone_of(lead.pod_id))
-        Lead.objects.filter(id=lead.id).update(status=status, decided_at=decided_at)
+        reason = draw(st.sampled_from(REJECTION_REASONS)) if status == "rejected" else ""
+        Lead.objects.filter(id=lead.id).update(status=status, decided_at=decided_at, rejection_reason=reason)
     elif kind == "delete lead" and (lead := _pick(data, Lead.objects.all(), "lead")):
         lead.delete()
     elif kind == "add opportunity":
@@ -655,6 +701,19 @@ def apply_write(data, pods: list[Pod], accounts: list[Account]) -> str:
             period_start=oracle.period_start_of(grain, day),
             defaults={"value": draw(st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(1), Decimal(3)]))},
         )
+    elif kind == "change contact persona" and (contact := _pick(data, Contact.objects.all(), "contact")):
+        # No fact changes: the contact's trigger must mark its activities' days (metrics/dirty_marks.py).
+        persona = draw(st.sampled_from([p for p in oracle.PERSONAS if p != contact.persona]))
+        Contact.objects.filter(id=contact.id).update(persona=persona)
+    elif kind == "name a contact on an activity" and (activity := _pick(data, Activity.objects.all(), "activity")):
+        persona = draw(st.sampled_from([None, *oracle.PERSONAS]))
+        contact = None
+        if persona is not None:
+            contact, _ = Contact.objects.get_or_create(
+                external_id=f"con-{activity.account_id}-{persona}-named",
+                defaults={"account_id": activity.account_id, "persona": persona},
+            )
+        Activity.objects.filter(id=activity.id).update(contact=contact)
     else:
         return f"{kind}: nothing to change"
     return kind

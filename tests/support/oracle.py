@@ -23,6 +23,7 @@ UTC = dt.UTC
 
 JOBS = ("learn", "buy", "order_install", "adopt", "support")
 CHANNELS = ("digital", "in_person", "partner")
+PERSONAS = ("end_user", "champion", "executive")
 GRAINS = ("week", "month", "quarter", "year")
 
 # Every key of METRICS.md, in the spec's order, with how the API serialises it.
@@ -38,6 +39,7 @@ COUNT_KEYS = (
     "open_backlog",
     "activity_total",
     "loopbacks",
+    "buy_accounts_without_executive",
 )
 MONEY_KEYS = ("pipeline_created", "bookings")
 FRACTION_KEYS = (
@@ -54,7 +56,7 @@ FRACTION_KEYS = (
     "maze_index",
     "staffed_job_coverage",
 )
-OBJECT_KEYS = ("activities", "journey_transitions", "staff_by_job")
+OBJECT_KEYS = ("activities", "journey_transitions", "staff_by_job", "persona_coverage", "leads_rejected_by_reason")
 METRIC_KEYS = (
     "lead_volume",
     "leads_accepted",
@@ -84,10 +86,20 @@ METRIC_KEYS = (
     "maze_index",
     "staff_by_job",
     "staffed_job_coverage",
+    # Beyond METRICS.md, defined in docs/ACCOUNTS.md ("Figures on the pod dashboard").
+    "leads_rejected_by_reason",
+    "buy_accounts_without_executive",
+    "persona_coverage",
 )
 SCALAR_KEYS = tuple(key for key in METRIC_KEYS if key not in OBJECT_KEYS)
 LOWER_IS_BETTER = frozenset(
-    {"median_sales_cycle_days", "median_days_to_install", "median_resolution_hours", "open_backlog"}
+    {
+        "median_sales_cycle_days",
+        "median_days_to_install",
+        "median_resolution_hours",
+        "open_backlog",
+        "buy_accounts_without_executive",  # docs/ACCOUNTS.md: fewer is better
+    }
 )
 
 # "[closed_at - 90 days, closed_at]": 90 days of 86 400 seconds, whatever the calendar does.
@@ -113,6 +125,7 @@ class Activity:
     occurred_at: dt.datetime
     job: str
     channel: str
+    persona: str | None = None  # the persona of the activity's contact; None without a contact
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ class Lead:
     created_at: dt.datetime
     status: str
     decided_at: dt.datetime | None
+    rejection_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -347,6 +361,20 @@ def period_metrics(
         transitions[source][target] for source in JOBS for target in JOBS if JOBS.index(target) < JOBS.index(source)
     )
 
+    reasons: dict[str, int] = {}
+    for lead in leads:
+        if lead.status == "rejected" and _within(lead.decided_at, s, e):
+            reason = lead.rejection_reason.strip(" ") or "unspecified"
+            reasons[reason] = reasons.get(reason, 0) + 1
+
+    coverage = {}
+    for job in JOBS:
+        active = {a.account_id for a in activities if a.job == job}
+        reached = {p: {a.account_id for a in activities if a.job == job and a.persona == p} for p in PERSONAS}
+        coverage[job] = {p: ratio(len(reached[p]), len(active)) for p in PERSONAS}
+        if job == "buy":
+            buy_without_executive = len(active - reached["executive"])
+
     opportunities = [o for o in world.opportunities if o.pod_id == mine]
     pipeline = sum((o.amount for o in opportunities if _within(o.created_at, s, e)), Decimal("0.00"))
     closed = [o for o in opportunities if _within(o.closed_at, s, e)]
@@ -420,6 +448,9 @@ def period_metrics(
         "maze_index": ratio(looping, travelling),
         "staff_by_job": staff,
         "staffed_job_coverage": Fraction(sum(count > 0 for count in staff.values()), len(JOBS)),
+        "leads_rejected_by_reason": reasons,
+        "buy_accounts_without_executive": buy_without_executive,
+        "persona_coverage": coverage,
     }
 
 
@@ -451,6 +482,8 @@ def serialise(key: str, value):
         return None
     if key in COUNT_KEYS:
         return int(value)
+    if key == "persona_coverage":
+        return {job: {p: None if r is None else float(r) for p, r in row.items()} for job, row in value.items()}
     if key in OBJECT_KEYS:
         return value
     return float(value)
