@@ -185,14 +185,17 @@ ACTIVITIES = _merge(
     """  # nosec B608 # SQL assembled from this module's constants, no input
 )
 
+# A lead is decided when it is accepted or rejected; its time to decision runs from created_at to decided_at.
 LEADS = _merge(
     f"""
     WITH events AS (
-        SELECT k.id AS key_id, 'created' AS what
+        SELECT k.id AS key_id, 'created' AS what, NULL::text AS channel, NULL::text AS reason, NULL::float8 AS days
         FROM {_in_bounds("jobs_lead", "created_at")}
         {BUCKET_JOIN.format(t="created_at")}
         UNION ALL
-        SELECT k.id, f.status
+        SELECT k.id, f.status, f.channel,
+               coalesce(nullif(btrim(f.rejection_reason), ''), '{UNSPECIFIED_REASON}'),
+               extract(epoch FROM f.decided_at - f.created_at)::float8 / 86400
         FROM {_in_bounds("jobs_lead", "decided_at")}
         {BUCKET_JOIN.format(t="decided_at")}
         WHERE f.status IN ('accepted', 'rejected')
@@ -201,29 +204,40 @@ LEADS = _merge(
         SELECT key_id,
                count(*) FILTER (WHERE what = 'created') AS created,
                count(*) FILTER (WHERE what = 'accepted') AS accepted,
-               count(*) FILTER (WHERE what = 'rejected') AS rejected
+               count(*) FILTER (WHERE what = 'rejected') AS rejected,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE what <> 'created') AS median_days
         FROM events GROUP BY key_id
     ),
     reasons AS (
         SELECT key_id, jsonb_object_agg(reason, n) AS by_reason
-        FROM (
-            SELECT k.id AS key_id, coalesce(nullif(btrim(f.rejection_reason), ''), '{UNSPECIFIED_REASON}') AS reason,
-                   count(*) AS n
-            FROM {_in_bounds("jobs_lead", "decided_at")}
-            {BUCKET_JOIN.format(t="decided_at")}
-            WHERE f.status = 'rejected'
-            GROUP BY 1, 2
-        ) per_reason
+        FROM (SELECT key_id, reason, count(*) AS n FROM events WHERE what = 'rejected' GROUP BY 1, 2) per_reason
         GROUP BY key_id
+    ),
+    channel_cells AS (
+        SELECT key_id, channel, count(*) FILTER (WHERE what = 'accepted') AS accepted,
+               count(*) FILTER (WHERE what = 'rejected') AS rejected
+        FROM events WHERE what <> 'created' GROUP BY 1, 2
+    ),
+    channels AS (
+        SELECT c.key_id, jsonb_object_agg(
+                   ch.channel,
+                   jsonb_build_object('accepted', coalesce(cc.accepted, 0), 'rejected', coalesce(cc.rejected, 0))
+               ) AS by_channel
+        FROM counts c
+        CROSS JOIN unnest({CHANNELS_SQL}) ch(channel)
+        LEFT JOIN channel_cells cc ON cc.key_id = c.key_id AND cc.channel = ch.channel
+        GROUP BY c.key_id
     )
     SELECT key_id, jsonb_build_object(
         'lead_volume', created,
         'leads_accepted', accepted,
         'leads_rejected', rejected,
         'lead_acceptance_rate', accepted::float8 / nullif(accepted + rejected, 0),
-        'leads_rejected_by_reason', coalesce(r.by_reason, '{{}}'::jsonb)
+        'leads_rejected_by_reason', coalesce(r.by_reason, '{{}}'::jsonb),
+        'leads_decided_by_channel', ch.by_channel,
+        'median_days_to_lead_decision', median_days
     ) AS m
-    FROM counts LEFT JOIN reasons r USING (key_id)
+    FROM counts JOIN channels ch USING (key_id) LEFT JOIN reasons r USING (key_id)
     """  # nosec B608 # SQL assembled from this module's constants, no input
 )
 

@@ -59,6 +59,8 @@ def empty_metrics() -> dict:
             values[metric.key] = {job: dict.fromkeys(Persona.values) for job in BUYING_JOB_ORDER}
         elif metric.key == "leads_rejected_by_reason":
             values[metric.key] = {}
+        elif metric.key == "leads_decided_by_channel":
+            values[metric.key] = {channel: {"accepted": 0, "rejected": 0} for channel in CHANNELS}
         elif metric.key == "staffed_job_coverage":
             values[metric.key] = 0.0
         elif metric.unit in ("count", "money"):

@@ -16,7 +16,7 @@ from django.db.models.functions import Lag
 
 from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
-from pods.choices import BUYING_JOB_ORDER, BuyingJob
+from pods.choices import BUYING_JOB_ORDER, BuyingJob, Persona
 from pods.models import Assignment, Pod
 
 from ..periods import shift, year_earlier
@@ -373,6 +373,15 @@ DRILLDOWNS: dict[str, Drilldown] = {
         LEAD_COLUMNS,
         lambda pod, b, g: _leads(pod, b, decided=True),
     ),
+    "median_days_to_lead_decision": Drilldown(
+        "Leads decided and their time to decision",
+        "Leads accepted or rejected in the period, quickest first; the figure is the median time from creation "
+        "to decision.",
+        (*LEAD_COLUMNS, Column("Time to decision", "to_decision", "days")),
+        lambda pod, b, g: _leads(pod, b, decided=True)
+        .annotate(to_decision=_duration("decided_at", "created_at"))
+        .order_by("to_decision", "pk"),
+    ),
     "engaged_accounts": Drilldown(
         "Engaged accounts",
         "Accounts with at least one Learn activity in the period.",
@@ -427,6 +436,28 @@ DRILLDOWNS: dict[str, Drilldown] = {
         .annotate(cycle=_duration("closed_at", "created_at"))
         .values(*OPPORTUNITY_FIELDS, "cycle")
         .order_by("cycle", "pk"),
+    ),
+    "buy_accounts_without_executive": Drilldown(
+        "Buy accounts without an executive",
+        "Accounts with a Buy activity in the period none of whose Buy activities in the period named an executive.",
+        (
+            ACCOUNT,
+            Column("Buy activities", "buy_activities", "count"),
+            Column("With an end user", "end_user_activities", "count"),
+            Column("With a champion", "champion_activities", "count"),
+            Column("Latest", "last_activity_at", "datetime"),
+        ),
+        lambda pod, b, g: Activity.objects.filter(b.instant_filter("occurred_at"), pod=pod, job=BuyingJob.BUY)
+        .values("account", "account__name", "account__external_id")
+        .annotate(
+            buy_activities=Count("id"),
+            end_user_activities=Count("id", filter=Q(contact__persona=Persona.END_USER)),
+            champion_activities=Count("id", filter=Q(contact__persona=Persona.CHAMPION)),
+            executive_activities=Count("id", filter=Q(contact__persona=Persona.EXECUTIVE)),
+            last_activity_at=Max("occurred_at"),
+        )
+        .filter(executive_activities=0)
+        .order_by("-buy_activities", "account__name", "account"),
     ),
     "orders": Drilldown(
         "Orders placed",

@@ -252,7 +252,7 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
         JobGroup(
             code=job,
             label=JOB_LABELS[job],
-            kpis=[kpis[m.key] for m in METRICS if m.job == job],
+            kpis=[kpis[m.key] for m in METRICS if m.job == job and m.is_scalar],
             activities=sum(activities[job].values()),
             digital=activities[job][Channel.DIGITAL],
             staff=staff_by_job[job],

@@ -146,7 +146,8 @@ class Plan:
     timezones: list[str]
     accounts: list[int] = field(default_factory=list)  # account index -> current pod index
     activities: list[tuple] = field(default_factory=list)  # (account, pod, occurred_at, job, channel, persona)
-    leads: list[tuple] = field(default_factory=list)  # (account, pod, created_at, status, decided_at, reason)
+    # (account, pod, created_at, status, decided_at, reason, channel)
+    leads: list[tuple] = field(default_factory=list)
     opportunities: list[tuple] = field(default_factory=list)  # (account, pod, amount, created_at, status, closed_at)
     orders: list[tuple] = field(default_factory=list)  # (account, pod, ordered_at, installed_at)
     readings: list[tuple] = field(default_factory=list)  # (account, pod, measured_on, licensed, active)
@@ -187,7 +188,8 @@ def organisations(draw) -> Plan:
         status = draw(st.sampled_from(["open", "accepted", "rejected"]))
         decided_at = None if status == "open" else draw_later(draw, created_at, timezone)
         reason = draw(st.sampled_from(REJECTION_REASONS)) if status == "rejected" else ""
-        plan.leads.append((account, pod, created_at, status, decided_at, reason))
+        channel = draw(st.sampled_from(oracle.CHANNELS))
+        plan.leads.append((account, pod, created_at, status, decided_at, reason, channel))
 
     rep_activities = [a for a in plan.activities if a[4] in ("in_person", "partner")]
     for _ in range(draw(st.integers(0, 8))):
@@ -284,12 +286,12 @@ def build(plan: Plan) -> tuple[list[Pod], list[Account]]:
             account=accounts[a],
             pod=pods[p],
             created_at=created,
-            channel="digital",
+            channel=channel,
             status=status,
             decided_at=decided,
             rejection_reason=reason,
         )
-        for a, p, created, status, decided, reason in plan.leads
+        for a, p, created, status, decided, reason, channel in plan.leads
     )
     Opportunity.objects.bulk_create(
         Opportunity(
@@ -336,7 +338,7 @@ def load_world() -> oracle.World:
                 "id", *fact, "occurred_at", "job", "channel", persona=F("contact__persona")
             )
         ],
-        leads=rows(Lead, oracle.Lead, *fact, "created_at", "status", "decided_at", "rejection_reason"),
+        leads=rows(Lead, oracle.Lead, *fact, "created_at", "status", "decided_at", "rejection_reason", "channel"),
         opportunities=rows(Opportunity, oracle.Opportunity, *fact, "amount", "created_at", "status", "closed_at"),
         orders=rows(Order, oracle.Order, *fact, "ordered_at", "installed_at"),
         readings=rows(AdoptionReading, oracle.AdoptionReading, *fact, "measured_on", "licensed_seats", "active_seats"),
@@ -600,8 +602,9 @@ def apply_write(data, pods: list[Pod], accounts: list[Account]) -> str:
         created_at = draw(moment())
         status = draw(st.sampled_from(["open", "accepted", "rejected"]))
         decided_at = None if status == "open" else later(created_at)
+        channel = draw(st.sampled_from(oracle.CHANNELS))
         Lead.objects.create(
-            account=account, pod=pod, created_at=created_at, channel="digital", status=status, decided_at=decided_at
+            account=account, pod=pod, created_at=created_at, channel=channel, status=status, decided_at=decided_at
         )
     elif kind == "decide lead" and (lead := _pick(data, Lead.objects.all(), "lead")):
         status = draw(st.sampled_from(["open", "accepted", "rejected"]))

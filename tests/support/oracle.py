@@ -51,12 +51,20 @@ FRACTION_KEYS = (
     "adoption_rate",
     "median_resolution_hours",
     "csat",
+    "median_days_to_lead_decision",
     "digital_share",
     "rep_free_win_share",
     "maze_index",
     "staffed_job_coverage",
 )
-OBJECT_KEYS = ("activities", "journey_transitions", "staff_by_job", "persona_coverage", "leads_rejected_by_reason")
+OBJECT_KEYS = (
+    "activities",
+    "journey_transitions",
+    "staff_by_job",
+    "persona_coverage",
+    "leads_rejected_by_reason",
+    "leads_decided_by_channel",
+)
 METRIC_KEYS = (
     "lead_volume",
     "leads_accepted",
@@ -90,6 +98,8 @@ METRIC_KEYS = (
     "leads_rejected_by_reason",
     "buy_accounts_without_executive",
     "persona_coverage",
+    "leads_decided_by_channel",
+    "median_days_to_lead_decision",
 )
 SCALAR_KEYS = tuple(key for key in METRIC_KEYS if key not in OBJECT_KEYS)
 LOWER_IS_BETTER = frozenset(
@@ -97,6 +107,7 @@ LOWER_IS_BETTER = frozenset(
         "median_sales_cycle_days",
         "median_days_to_install",
         "median_resolution_hours",
+        "median_days_to_lead_decision",
         "open_backlog",
         "buy_accounts_without_executive",  # docs/ACCOUNTS.md: fewer is better
     }
@@ -137,6 +148,7 @@ class Lead:
     status: str
     decided_at: dt.datetime | None
     rejection_reason: str = ""
+    channel: str = "digital"
 
 
 @dataclass(frozen=True)
@@ -362,8 +374,11 @@ def period_metrics(
     )
 
     reasons: dict[str, int] = {}
-    for lead in leads:
-        if lead.status == "rejected" and _within(lead.decided_at, s, e):
+    decided_by_channel = {channel: {"accepted": 0, "rejected": 0} for channel in CHANNELS}
+    decided = [lead for lead in leads if lead.status in ("accepted", "rejected") and _within(lead.decided_at, s, e)]
+    for lead in decided:
+        decided_by_channel[lead.channel][lead.status] += 1
+        if lead.status == "rejected":
             reason = lead.rejection_reason.strip(" ") or "unspecified"
             reasons[reason] = reasons.get(reason, 0) + 1
 
@@ -438,6 +453,7 @@ def period_metrics(
         "tickets_resolved": len(resolved),
         "median_resolution_hours": median(seconds(t.resolved_at - t.opened_at) / 3600 for t in resolved),
         "csat": ratio(sum(rated), len(rated)),
+        "median_days_to_lead_decision": median(seconds(lead.decided_at - lead.created_at) / 86400 for lead in decided),
         "open_backlog": backlog,
         "activities": mix,
         "activity_total": len(activities),
@@ -451,6 +467,7 @@ def period_metrics(
         "leads_rejected_by_reason": reasons,
         "buy_accounts_without_executive": buy_without_executive,
         "persona_coverage": coverage,
+        "leads_decided_by_channel": decided_by_channel,
     }
 
 
