@@ -10,9 +10,10 @@ import csv
 import io
 
 from jobs.csv_safety import safe_row
-from pods.choices import BUYING_JOB_ORDER
+from pods.choices import BUYING_JOB_ORDER, BuyingJob
 
 from .dashboard.kpis import CHANNEL_LABELS, JOB_LABELS, PodDashboard
+from .dashboard.qualifying import PERSONA_ORDER
 
 HEADER = (
     "Pod",
@@ -36,7 +37,7 @@ def _raw(value, unit: str = ""):
 
 
 def dashboard_rows(dashboard: PodDashboard):
-    """The rows of the export, in the page's order: jobs' KPIs, then figures across the jobs, staffing and channels."""
+    """The rows of the export, in the page's order: KPIs, staffing, qualifying, persona coverage, channels."""
     pod, state = dashboard.pod, dashboard.state
     period, comparison = state.label, state.comparison_label
     kpis = [kpi for group in dashboard.jobs for kpi in group.kpis] + dashboard.across
@@ -56,6 +57,25 @@ def dashboard_rows(dashboard: PodDashboard):
         )
     for row in dashboard.staffing:
         yield (pod.name, row["label"], "Staff", "staff_by_job", "count", period, row["count"], "", "", "", "")
+
+    def extra(job_label, label, key, unit, value):
+        return (pod.name, job_label, label, key, unit, period, _raw(value, unit), "", "", "", "")
+
+    learn = JOB_LABELS[BuyingJob.LEARN]
+    qualifying = dashboard.qualifying
+    for row in qualifying.by_channel:
+        for outcome in ("accepted", "rejected"):
+            key = f"leads_decided_by_channel.{row.channel}.{outcome}"
+            yield extra(learn, f"Leads {outcome} — {row.label}", key, "count", getattr(row, outcome))
+    for reason, count in qualifying.by_reason:
+        yield extra(learn, f"Leads rejected — {reason}", "leads_rejected_by_reason", "count", count)
+    since = qualifying.rejected_since
+    yield extra(learn, "Accounts with a lead rejected", "rejected_accounts", "count", since.accounts)
+    yield extra(learn, "Rejected accounts that came back", "rejected_accounts_came_back", "count", since.came_back)
+    yield extra(learn, "Rejected accounts that bought since", "rejected_accounts_bought", "count", since.bought)
+    for row in dashboard.personas:
+        for (label, rate), persona in zip(row.rates, PERSONA_ORDER, strict=True):
+            yield extra(row.label, f"Persona coverage — {label}", f"persona_coverage.{row.job}.{persona}", "rate", rate)
     activities = dashboard.chart_data["channelMix"]
     for index, job in enumerate(BUYING_JOB_ORDER):
         for channel in activities["channels"]:

@@ -55,6 +55,8 @@ def main() -> None:
         page.goto(f"{base}/pods/{args.pod}/")
         wait_for_charts(page)
         page.screenshot(path=OUT / "dashboard-month.png", full_page=True)
+        # Qualifying in and out beside persona coverage: the two panels, close up.
+        page.locator("#qualifying").locator("xpath=..").screenshot(path=OUT / "qualifying-personas.png")
 
         page.get_by_label("Grain").select_option("quarter")
         page.wait_for_url(re.compile(r"grain=quarter"))

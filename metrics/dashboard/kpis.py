@@ -24,8 +24,9 @@ from ..selectors import pod_metric_series, to_date_for_pods
 from ..targets import target_status
 from ..to_date import Window as DayWindow
 from ..to_date import is_prorated, target_to_date
-from .drilldowns import DRILLDOWNS
+from .drilldowns import DRILLDOWNS, bounds_of
 from .freshness import Freshness, dashboard_freshness
+from .qualifying import PersonaRow, QualifyingPanel, persona_rows, qualifying_panel
 from .state import COMPARE_LAST_YEAR, DashboardState, period_label
 
 HEADLINE_KEYS = ("lead_volume", "lead_acceptance_rate", "bookings_yoy_growth")
@@ -134,6 +135,8 @@ class PodDashboard:
     unstaffed: list[str]
     chart_data: dict
     running_recompute: RecomputeRequest | None
+    personas: list[PersonaRow]
+    qualifying: QualifyingPanel
     progress: PeriodProgress | None = None  # set when the period is in progress
 
 
@@ -325,5 +328,7 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
         unstaffed=[row["label"] for row in staffing if not row["count"]],
         chart_data=chart_data,
         running_recompute=freshness.running_recompute,
+        personas=persona_rows(current, JOB_LABELS),
+        qualifying=qualifying_panel(pod, bounds_of(pod, state.grain, state.period), current, CHANNEL_LABELS),
         progress=progress,
     )

@@ -332,7 +332,7 @@ def test_unstaffed_jobs_are_flagged(client, leader_a, march):
     assert "is-empty" not in rows["buy"].classes
     for job in ("learn", "order_install", "adopt", "support"):
         assert "is-empty" in rows[job].classes and "Unstaffed" in rows[job].text()
-    assert "Nobody works Learn, Order/Install, Adopt, Support" in page.find(cls="alert-warning").text()
+    assert "Nobody works Learn, Order/Install, Adopt, Support" in page.find(data_unstaffed=True).text()
 
 
 def test_engaged_accounts_without_a_lead_are_listed_busiest_first(client, leader_a, march):
