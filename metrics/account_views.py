@@ -15,6 +15,7 @@ from jobs.selectors import accounts_visible_to
 from pods.choices import BuyingJob, Persona
 
 from .accounts import ACCOUNT_PAGE_CACHE_SECONDS, account_page_version, account_profile
+from .engagement import weights_table
 
 ACCOUNTS_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 100
@@ -44,5 +45,6 @@ def account_detail(request, external_id):
         "cache_seconds": ACCOUNT_PAGE_CACHE_SECONDS,
         "jobs": list(BuyingJob),
         "personas": list(Persona),
+        "weights": weights_table(),
     }
     return render(request, "metrics/account.html", context)

@@ -22,6 +22,8 @@ from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, Sup
 from pods.choices import BUYING_JOB_ORDER, BuyingJob, Persona
 from pods.models import Account
 
+from .engagement import Engagement, engagement_of
+
 JOURNEY_STRETCHES_SHOWN = 40  # the latest ones; the count of all of them is shown beside
 JOB_RANK = {job: rank for rank, job in enumerate(BUYING_JOB_ORDER)}
 
@@ -117,6 +119,7 @@ class AccountProfile:
     open_tickets: list
     latest_adoption: AdoptionReading | None
     staff: list[dict]  # {"staff_id", "username", "full_name", "activities", "jobs", "last_at"}
+    engagement: Engagement | None = None  # metrics/engagement.py, as of the moment the profile was read
     time_zone: zoneinfo.ZoneInfo = field(repr=False, default=None)
 
     @property
@@ -201,6 +204,7 @@ def account_profile(account: Account) -> AccountProfile:
         jobs_by_staff.setdefault(row["staff_id"], set()).add(row["job"])
     return AccountProfile(
         account=account,
+        engagement=engagement_of(account),
         stretches=stretches,
         stretch_count=stretch_count,
         loopbacks=loopbacks,

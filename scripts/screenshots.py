@@ -72,6 +72,8 @@ def main() -> None:
         page.locator("table[data-drilldown] td a").first.click()
         page.wait_for_url(re.compile(r"/accounts/[^/]+/$"))
         page.screenshot(path=OUT / "account.png", full_page=True)
+        page.locator("#engagement summary").click()  # the weights, opened
+        page.locator("#engagement").screenshot(path=OUT / "account-engagement.png")
 
         # Finding an account from the search box of the header.
         page.get_by_label("Find an account").first.fill("freight")

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from metrics.choices import Grain
+from metrics.engagement import weights_table
 from metrics.models import RecomputeRequest, Target
 from metrics.periods import period_start, shift
 from pods.models import Pod
@@ -180,6 +181,20 @@ class AccountStaffSerializer(serializers.Serializer):
     last_at = serializers.DateTimeField()
 
 
+class EngagementFactorSerializer(serializers.Serializer):
+    job = serializers.CharField()
+    persona = serializers.CharField(help_text='end_user, champion, executive, or "none" (no contact named).')
+    activities = serializers.IntegerField()
+    contribution = serializers.FloatField()
+
+
+class EngagementSerializer(serializers.Serializer):
+    score = serializers.FloatField()
+    as_of = serializers.DateTimeField()
+    factors = EngagementFactorSerializer(many=True, help_text="Largest contribution first.")
+    weights = serializers.DictField(help_text="window_days, half_life_days and the job, channel and persona weights.")
+
+
 class AccountProfileSerializer(serializers.Serializer):
     """The list's fields (unchanged) and, additively, what the account page shows."""
 
@@ -196,6 +211,29 @@ class AccountProfileSerializer(serializers.Serializer):
     open = serializers.SerializerMethodField(help_text="Open leads, opportunities, uninstalled orders, open tickets.")
     latest_adoption = serializers.SerializerMethodField()
     staff = AccountStaffSerializer(many=True)
+    engagement = serializers.SerializerMethodField(
+        help_text="Engagement score as of the request; its (job, persona) factors sum to it (docs/ACCOUNTS.md)."
+    )
+
+    @extend_schema_field(EngagementSerializer)
+    def get_engagement(self, profile):
+        engagement = profile.engagement
+        return EngagementSerializer(
+            {
+                "score": round(engagement.score, 4),
+                "as_of": engagement.as_of,
+                "factors": [
+                    {
+                        "job": f.job,
+                        "persona": f.persona,
+                        "activities": f.activities,
+                        "contribution": round(f.contribution, 4),
+                    }
+                    for f in engagement.factors
+                ],
+                "weights": weights_table(),
+            }
+        ).data
 
     @extend_schema_field(JourneySerializer)
     def get_journey(self, profile):

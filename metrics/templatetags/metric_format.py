@@ -18,6 +18,7 @@ from metrics.catalogue import METRICS_BY_KEY
 from metrics.choices import TargetStatus
 from metrics.dashboard.kpis import CURRENCY_SYMBOL
 from metrics.dashboard.pods import may_compare_pods
+from metrics.engagement import PERSONA_LABELS
 from pods.choices import BuyingJob
 
 register = template.Library()
@@ -26,11 +27,13 @@ EMPTY = "—"
 STATUS_ICONS = {TargetStatus.GREEN: "✓", TargetStatus.AMBER: "!", TargetStatus.RED: "✕"}
 STATUS_LABELS = dict(TargetStatus.choices)
 CHANGE_ICONS = {"up": "▲", "down": "▼", "flat": "▬"}
+
 LABELS = {
     **dict(BuyingJob.choices),
     **dict(Channel.choices),
     **dict(LeadStatus.choices),
     **dict(OpportunityStatus.choices),
+    **PERSONA_LABELS,  # with "none": activities that name no contact
 }
 
 
