@@ -61,6 +61,8 @@ EXCLUDED = {
     # django.contrib.auth's views: they serve people who are not (yet) logged in, by design.
     "login": "django.contrib.auth login page: open to anyone",
     "logout": "django.contrib.auth logout: ends the caller's own session",
+    "legacy-login": "the login page at its first address (/accounts/login/): open to anyone",
+    "legacy-logout": "logout at its first address: ends the caller's own session",
     "password_change": "django.contrib.auth: the caller's own password",
     "password_change_done": "django.contrib.auth: the caller's own password",
     "password_reset": "django.contrib.auth password reset: open to anyone by design",
