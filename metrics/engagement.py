@@ -11,6 +11,7 @@ score exactly.  One statement (:func:`engagement_of`).
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -42,17 +43,37 @@ def _weights_sql(column: str, weights: dict) -> str:
     return f"CASE {column} {cases} END"
 
 
+# One activity's weight as of %(now)s: `a` is jobs_activity, `c` its contact (LEFT JOIN pods_contact).
+WEIGHT_SQL = f"""
+    {_weights_sql("a.job", JOB_WEIGHTS)}
+    * {_weights_sql("a.channel", CHANNEL_WEIGHTS)}
+    * {_weights_sql(f"coalesce(c.persona, '{NO_CONTACT}')", PERSONA_WEIGHTS)}
+    * power(0.5, extract(epoch FROM %(now)s - a.occurred_at)::float8 / 86400 / {HALF_LIFE_DAYS})
+"""
+IN_WINDOW_SQL = "a.occurred_at > %(since)s AND a.occurred_at <= %(now)s"
+
 ENGAGEMENT_SQL = f"""
     SELECT a.job, coalesce(c.persona, '{NO_CONTACT}') AS persona, count(*) AS activities,
-           sum({_weights_sql("a.job", JOB_WEIGHTS)}
-               * {_weights_sql("a.channel", CHANNEL_WEIGHTS)}
-               * {_weights_sql(f"coalesce(c.persona, '{NO_CONTACT}')", PERSONA_WEIGHTS)}
-               * power(0.5, extract(epoch FROM %(now)s - a.occurred_at)::float8 / 86400 / {HALF_LIFE_DAYS})
-           ) AS contribution
+           sum({WEIGHT_SQL}) AS contribution
     FROM jobs_activity a LEFT JOIN pods_contact c ON c.id = a.contact_id
-    WHERE a.account_id = %(account)s AND a.occurred_at > %(since)s AND a.occurred_at <= %(now)s
+    WHERE a.account_id = %(account)s AND {IN_WINDOW_SQL}
     GROUP BY 1, 2
 """  # noqa: S608  # nosec B608 # assembled from this module's constant weights; every input is a parameter
+
+# The score of the account whose id is in the outer query's "jobs_activity"."account_id", as a scalar
+# subquery with positional parameters (now, since, now): for lists that sort by it.
+SCORE_OF_OUTER_ACCOUNT_SQL = f"""
+    (SELECT coalesce(sum({WEIGHT_SQL}), 0)
+     FROM jobs_activity a LEFT JOIN pods_contact c ON c.id = a.contact_id
+     WHERE a.account_id = "jobs_activity"."account_id" AND {IN_WINDOW_SQL})
+""".replace("%(now)s", "%s").replace("%(since)s", "%s")  # noqa: S608  # nosec B608 # constants only
+
+
+def score_params(now: dt.datetime) -> tuple:
+    """The parameters of :data:`SCORE_OF_OUTER_ACCOUNT_SQL`, in their order."""
+    since = now - dt.timedelta(days=WINDOW_DAYS)
+    order = re.findall(r"%\((now|since)\)s", WEIGHT_SQL + IN_WINDOW_SQL)
+    return tuple(now if name == "now" else since for name in order)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ formula into the spreadsheet that opens the file.
 """
 
 import csv
+import datetime as dt
 import io
 
 from jobs.csv_safety import safe_row
@@ -100,4 +101,41 @@ def dashboard_csv(dashboard: PodDashboard) -> str:
     writer.writerow(HEADER)
     for row in dashboard_rows(dashboard):
         writer.writerow(safe_row(row))
+    return buffer.getvalue()
+
+
+ACCOUNTS_TO_CALL_HEADER = (
+    "Pod",
+    "Account",
+    "External id",
+    "Learn activities",
+    "Digital",
+    "Latest activity (UTC)",
+    "Engagement",
+    "Engagement as of (UTC)",
+)
+
+
+def accounts_to_call_rows_csv(pod, rows, now) -> str:
+    """The engaged accounts without a lead (``rows`` of ``engaged_accounts_without_lead``), one line each."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ACCOUNTS_TO_CALL_HEADER)
+    as_of = now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    for row in rows.iterator():
+        latest = row["last_activity_at"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        writer.writerow(
+            safe_row(
+                (
+                    pod.name,
+                    row["account__name"],
+                    row["account__external_id"],
+                    row["learn_activities"],
+                    row["digital_activities"],
+                    latest,
+                    f"{row['engagement']:.4f}",
+                    as_of,
+                )
+            )
+        )
     return buffer.getvalue()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:slug>/", views.dashboard, name="pod-dashboard"),
     path("<slug:slug>/drilldown/<slug:metric>/", views.drilldown, name="pod-drilldown"),
     path("<slug:slug>/export.csv", views.export_csv, name="pod-export"),
+    path("<slug:slug>/accounts-to-call.csv", views.accounts_to_call_csv, name="pod-accounts-to-call"),
     path("<slug:slug>/recompute/", views.recompute, name="pod-recompute"),
     path("<slug:slug>/recompute/<int:pk>/", views.recompute_progress, name="pod-recompute-progress"),
 ]

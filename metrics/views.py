@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
@@ -23,12 +24,12 @@ from uce.htmx import wants_fragment
 from . import services
 from .catalogue import METRICS_BY_KEY
 from .choices import Grain
-from .dashboard.drilldowns import DRILLDOWNS, bounds_of, engaged_accounts_without_lead
+from .dashboard.drilldowns import DRILLDOWNS, ENGAGED_ORDERS, bounds_of, engaged_accounts_without_lead
 from .dashboard.freshness import dashboard_freshness, figures_cache_key
 from .dashboard.kpis import pod_dashboard
 from .dashboard.pods import COMPARE_KEYS, may_compare_pods, pod_comparison, pod_headlines
 from .dashboard.state import COMPARE_CHOICES, DashboardState
-from .export import dashboard_csv
+from .export import accounts_to_call_rows_csv, dashboard_csv
 from .models import RecomputeRequest
 from .selectors import pod_metric_series
 
@@ -59,8 +60,14 @@ def _readable_pod(request, slug):
     return get_object_or_404(pods_readable_by(request.user), slug=slug)
 
 
+def _engaged_sort(request) -> str:
+    sort = request.GET.get("engaged_sort", "")
+    return sort if sort in ENGAGED_ORDERS else "busiest"
+
+
 def _engaged_page(request, pod, state):
-    rows = engaged_accounts_without_lead(pod=pod, bounds=bounds_of(pod, state.grain, state.period))
+    bounds = bounds_of(pod, state.grain, state.period)
+    rows = engaged_accounts_without_lead(pod=pod, bounds=bounds, order=_engaged_sort(request))
     return Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
 
 
@@ -87,6 +94,14 @@ def dashboard(request, slug):
         "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),
         "engaged": SimpleLazyObject(lambda: _engaged_page(request, pod, state)),
         "engaged_page": engaged_page or 1,
+        "engaged_sort": _engaged_sort(request),
+        # (sort key or "" when the column does not sort, header, class): ENGAGED_ORDERS.
+        "engaged_columns": [
+            ("busiest", "Learn activities", "num"),
+            ("", "Digital", "num"),
+            ("latest", "Latest activity", ""),
+            ("engagement", "Engagement", "num"),
+        ],
         "figures_key": figures_cache_key(pod, state, freshness),
         "grains": Grain.choices,
         "compare_choices": COMPARE_CHOICES,
@@ -95,6 +110,8 @@ def dashboard(request, slug):
     query = state.query()
     if engaged_page:
         query += f"&engaged_page={engaged_page}"
+    if _engaged_sort(request) != "busiest":
+        query += f"&engaged_sort={_engaged_sort(request)}"
     return _finish(request, render(request, template, context), f"{base_url}?{query}")
 
 
@@ -133,6 +150,22 @@ def export_csv(request, slug):
     content = dashboard_csv(pod_dashboard(pod=pod, state=state))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     filename = f"{pod.slug}-{state.grain}-{state.period.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_safe
+def accounts_to_call_csv(request, slug):
+    """The engaged accounts without a lead of the dashboard's period, every row, in the list's order."""
+    pod = _readable_pod(request, slug)
+    state = DashboardState.from_query(request.GET, today=pod.local_today())
+    now = timezone.now()
+    rows = engaged_accounts_without_lead(
+        pod=pod, bounds=bounds_of(pod, state.grain, state.period), order=_engaged_sort(request), now=now
+    )
+    response = HttpResponse(accounts_to_call_rows_csv(pod, rows, now), content_type="text/csv; charset=utf-8")
+    filename = f"{pod.slug}-accounts-to-call-{state.grain}-{state.period.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -57,6 +57,10 @@ def main() -> None:
         page.screenshot(path=OUT / "dashboard-month.png", full_page=True)
         # Qualifying in and out beside persona coverage: the two panels, close up.
         page.locator("#qualifying").locator("xpath=..").screenshot(path=OUT / "qualifying-personas.png")
+        # The accounts to call, sorted by engagement (an htmx swap of the list alone).
+        page.locator("#engaged-accounts th a", has_text="Engagement").click()
+        page.wait_for_selector("#engaged-accounts th[aria-sort] >> text=Engagement")
+        page.locator("#engaged-accounts").screenshot(path=OUT / "accounts-to-call.png")
 
         page.get_by_label("Grain").select_option("quarter")
         page.wait_for_url(re.compile(r"grain=quarter"))

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Case, Count, Exists, F, Func, IntegerField, Max, Min, OuterRef, Q, Value, When, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lag
+from django.utils import timezone
 
 from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from jobs.models import Activity, AdoptionReading, Lead, Opportunity, Order, SupportTicket
 from pods.choices import BUYING_JOB_ORDER, BuyingJob, Persona
 from pods.models import Assignment, Pod
 
+from ..engagement import SCORE_OF_OUTER_ACCOUNT_SQL, score_params
 from ..periods import shift, year_earlier
 
 ENGAGED_MIN_LEARN_ACTIVITIES = 2
@@ -68,13 +71,24 @@ def bounds_of(pod: Pod, grain: str, start: dt.date) -> PeriodBounds:
     return PeriodBounds(start=start, end=shift(grain, start, 1), tz=pod.timezone)
 
 
-def engaged_accounts_without_lead(*, pod: Pod, bounds: PeriodBounds) -> models.QuerySet:
+ENGAGED_ORDERS = {
+    "busiest": ("-learn_activities", "-last_activity_at", "account__name", "account"),
+    "engagement": ("-engagement", "-learn_activities", "account__name", "account"),
+    "latest": ("-last_activity_at", "account__name", "account"),
+}
+
+
+def engaged_accounts_without_lead(
+    *, pod: Pod, bounds: PeriodBounds, order: str = "busiest", now: dt.datetime | None = None
+) -> models.QuerySet:
     """Accounts with at least two Learn activities (under the pod) in the period and no lead in the 90 days
     before the period's end — engaged digitally, not yet in sales' hands: the list a pod calls first.
 
     A lead of the account under any pod counts: the account is in someone's hands.  Rows are dicts
-    (account id, name, external id, Learn activity count, digital ones, latest), busiest first.
+    (account id, name, external id, Learn activity count, digital ones, latest, and the account's
+    engagement score as of ``now``: metrics/engagement.py), in one of :data:`ENGAGED_ORDERS`.
     """
+    now = now or timezone.now()
     recent_lead = Lead.objects.filter(
         account=OuterRef("account"),
         created_at__gte=models.ExpressionWrapper(
@@ -89,10 +103,11 @@ def engaged_accounts_without_lead(*, pod: Pod, bounds: PeriodBounds) -> models.Q
             learn_activities=Count("id"),
             digital_activities=Count("id", filter=Q(channel=Channel.DIGITAL)),
             last_activity_at=Max("occurred_at"),
+            engagement=RawSQL(SCORE_OF_OUTER_ACCOUNT_SQL, score_params(now), output_field=models.FloatField()),  # noqa: S611 # constant SQL, bound parameters
         )
         .filter(learn_activities__gte=ENGAGED_MIN_LEARN_ACTIVITIES)
         .filter(~Exists(recent_lead))
-        .order_by("-learn_activities", "-last_activity_at", "account__name", "account")
+        .order_by(*ENGAGED_ORDERS.get(order, ENGAGED_ORDERS["busiest"]))
     )
 
 

@@ -634,6 +634,7 @@ TABLE: dict[str, Policy] = {
     "pod-dashboard": page_of_pod(),
     "pod-drilldown": page_of_pod(drilldown_targets, check=drilldown_lists_the_pods_leads),
     "pod-export": page_of_pod(),
+    "pod-accounts-to-call": page_of_pod(),
     "pod-recompute": recompute(api=False, ok=302),
     "pod-recompute-progress": page_of_pod(recompute_progress_targets),
     # The account pages follow GET /api/accounts/: the search list shows the accounts the caller reads,

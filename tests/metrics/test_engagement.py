@@ -5,12 +5,15 @@ documentation, not imported — and halves it every 30 days of real time; the cl
 at a daylight-saving change and at the edge of the 90-day window.
 """
 
+import csv
 import datetime as dt
+import io
 import random
 from collections import defaultdict
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +108,59 @@ def test_an_account_quiet_for_ninety_days_scores_zero(client, leader_a, pod_a):
     assert page.find(data_engagement_score=True).text() == "0.0"
     assert "No activity in the last 90 days" in page.text()
     assert data["score"] == 0 and data["factors"] == []
+
+
+def test_accounts_to_call_show_their_engagement_and_sort_by_it(client, leader_a, pod_a):
+    now = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+    rng = random.Random(7)
+    written = {}
+    for name in ("Acme", "Hooli", "Initech", "Umbrella"):
+        account = AccountFactory(pod=pod_a, name=name, external_id=name.upper())
+        contact = ContactFactory(account=account, persona=rng.choice(list(PERSONA)[:3]))
+        written[name] = []
+        for _ in range(rng.randrange(2, 7)):  # at least two Learn activities in December: engaged
+            when = now - dt.timedelta(hours=rng.randrange(1, 140))
+            channel = rng.choice(list(CHANNEL))
+            ActivityFactory(account=account, occurred_at=when, job="learn", channel=channel, contact=contact)
+            written[name].append(("learn", channel, contact.persona, when))
+        when = now - dt.timedelta(days=rng.randrange(10, 100))  # an older Buy meeting, maybe outside the window
+        ActivityFactory(account=account, occurred_at=when, job="buy", channel="in_person")
+        written[name].append(("buy", "in_person", None, when))
+    expected = {name: brute_force(rows, now)[0] for name, rows in written.items()}
+    with time_machine.travel(now, tick=False):
+        call_command("compute_metrics", "--full")
+        client.force_login(leader_a)
+        page = page_of(
+            client.get("/pods/southeast-us/", {"grain": "month", "period": "2026-12-01", "engaged_sort": "engagement"})
+        )
+    rows = page.find(id="engaged-accounts").find("tbody").find_all("tr")
+    names = [row.find("a").text() for row in rows]
+    assert names == sorted(expected, key=lambda n: -expected[n])
+    for row, name in zip(rows, names, strict=True):
+        assert row.find(data_engagement=True).text() == f"{expected[name]:.1f}"
+    header = page.find(id="engaged-accounts").find("th", aria_sort="descending")
+    assert header.text().startswith("Engagement")
+
+
+def test_accounts_to_call_export_every_row_in_the_lists_order(client, leader_a, pod_a):
+    now = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+    for i, name in enumerate(["=HYPERLINK(1)", "Busy", "Quiet"]):
+        account = AccountFactory(pod=pod_a, name=name, external_id=f"A{i}")
+        for hours in range(2 + 3 * (name == "Busy")):
+            ActivityFactory(
+                account=account, occurred_at=now - dt.timedelta(hours=1 + hours * (10 + 30 * i)), job="learn"
+            )
+    with time_machine.travel(now, tick=False):
+        call_command("compute_metrics", "--full")
+        client.force_login(leader_a)
+        response = client.get(
+            "/pods/southeast-us/accounts-to-call.csv",
+            {"grain": "month", "period": "2026-12-01", "engaged_sort": "engagement"},
+        )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.content.decode())))
+    assert lines[0][:3] == ["Pod", "Account", "External id"]
+    assert [line[1] for line in lines[1:]] == ["Busy", "'=HYPERLINK(1)", "Quiet"]  # a formula is neutralised
+    scores = [float(line[6]) for line in lines[1:]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(line[7] == "2026-12-07T15:00:00Z" for line in lines[1:])
