@@ -116,14 +116,17 @@ ACCOUNTS_TO_CALL_HEADER = (
 )
 
 
+def _utc(instant) -> str:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def accounts_to_call_rows_csv(pod, rows, now) -> str:
     """The engaged accounts without a lead (``rows`` of ``engaged_accounts_without_lead``), one line each."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(ACCOUNTS_TO_CALL_HEADER)
-    as_of = now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    as_of = _utc(now)
     for row in rows.iterator():
-        latest = row["last_activity_at"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         writer.writerow(
             safe_row(
                 (
@@ -132,7 +135,7 @@ def accounts_to_call_rows_csv(pod, rows, now) -> str:
                     row["account__external_id"],
                     row["learn_activities"],
                     row["digital_activities"],
-                    latest,
+                    _utc(row["last_activity_at"]),
                     f"{row['engagement']:.4f}",
                     as_of,
                 )

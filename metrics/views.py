@@ -65,9 +65,9 @@ def _engaged_sort(request) -> str:
     return sort if sort in ENGAGED_ORDERS else "busiest"
 
 
-def _engaged_page(request, pod, state):
+def _engaged_page(request, pod, state, sort):
     bounds = bounds_of(pod, state.grain, state.period)
-    rows = engaged_accounts_without_lead(pod=pod, bounds=bounds, order=_engaged_sort(request))
+    rows = engaged_accounts_without_lead(pod=pod, bounds=bounds, order=sort)
     return Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
 
 
@@ -83,6 +83,7 @@ def dashboard(request, slug):
     base_url = reverse("pod-dashboard", args=[pod.slug])
     freshness = dashboard_freshness(pod, state.grain)
     engaged_page = _page_number(request.GET.get("engaged_page"))
+    engaged_sort = _engaged_sort(request)
     context = {
         "pod": pod,
         "state": state,
@@ -92,9 +93,9 @@ def dashboard(request, slug):
         # The figures and the engaged accounts are rendered once per version of the data (the cache
         # tags of the template); these are assembled only when that rendering is not cached yet.
         "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),
-        "engaged": SimpleLazyObject(lambda: _engaged_page(request, pod, state)),
+        "engaged": SimpleLazyObject(lambda: _engaged_page(request, pod, state, engaged_sort)),
         "engaged_page": engaged_page or 1,
-        "engaged_sort": _engaged_sort(request),
+        "engaged_sort": engaged_sort,
         # (sort key or "" when the column does not sort, header, class): ENGAGED_ORDERS.
         "engaged_columns": [
             ("busiest", "Learn activities", "num"),
@@ -110,8 +111,8 @@ def dashboard(request, slug):
     query = state.query()
     if engaged_page:
         query += f"&engaged_page={engaged_page}"
-    if _engaged_sort(request) != "busiest":
-        query += f"&engaged_sort={_engaged_sort(request)}"
+    if engaged_sort != "busiest":
+        query += f"&engaged_sort={engaged_sort}"
     return _finish(request, render(request, template, context), f"{base_url}?{query}")
 
 

@@ -71,6 +71,13 @@ def bounds_of(pod: Pod, grain: str, start: dt.date) -> PeriodBounds:
     return PeriodBounds(start=start, end=shift(grain, start, 1), tz=pod.timezone)
 
 
+def _accounts_active_in(pod: Pod, bounds: PeriodBounds, job: str) -> models.QuerySet:
+    """The pod's activities of one job in the period, grouped by account (annotate to count them)."""
+    return Activity.objects.filter(bounds.instant_filter("occurred_at"), pod=pod, job=job).values(
+        "account", "account__name", "account__external_id"
+    )
+
+
 ENGAGED_ORDERS = {
     "busiest": ("-learn_activities", "-last_activity_at", "account__name", "account"),
     "engagement": ("-engagement", "-learn_activities", "account__name", "account"),
@@ -97,8 +104,7 @@ def engaged_accounts_without_lead(
         created_at__lt=bounds.e,
     )
     return (
-        Activity.objects.filter(bounds.instant_filter("occurred_at"), pod=pod, job=BuyingJob.LEARN)
-        .values("account", "account__name", "account__external_id")
+        _accounts_active_in(pod, bounds, BuyingJob.LEARN)
         .annotate(
             learn_activities=Count("id"),
             digital_activities=Count("id", filter=Q(channel=Channel.DIGITAL)),
@@ -406,8 +412,7 @@ DRILLDOWNS: dict[str, Drilldown] = {
             Column("First", "first_activity_at", "datetime"),
             Column("Latest", "last_activity_at", "datetime"),
         ),
-        lambda pod, b, g: Activity.objects.filter(b.instant_filter("occurred_at"), pod=pod, job=BuyingJob.LEARN)
-        .values("account", "account__name", "account__external_id")
+        lambda pod, b, g: _accounts_active_in(pod, b, BuyingJob.LEARN)
         .annotate(
             learn_activities=Count("id"), first_activity_at=Min("occurred_at"), last_activity_at=Max("occurred_at")
         )
@@ -462,8 +467,7 @@ DRILLDOWNS: dict[str, Drilldown] = {
             Column("With a champion", "champion_activities", "count"),
             Column("Latest", "last_activity_at", "datetime"),
         ),
-        lambda pod, b, g: Activity.objects.filter(b.instant_filter("occurred_at"), pod=pod, job=BuyingJob.BUY)
-        .values("account", "account__name", "account__external_id")
+        lambda pod, b, g: _accounts_active_in(pod, b, BuyingJob.BUY)
         .annotate(
             buy_activities=Count("id"),
             end_user_activities=Count("id", filter=Q(contact__persona=Persona.END_USER)),

@@ -19,10 +19,10 @@ from pods.choices import BUYING_JOB_ORDER, Persona
 from pods.models import Pod
 
 from ..aggregation import UNSPECIFIED_REASON
+from ..engagement import PERSONA_LABELS
 from .drilldowns import PeriodBounds
 
 PERSONA_ORDER = (Persona.END_USER, Persona.CHAMPION, Persona.EXECUTIVE)
-PERSONA_LABELS = dict(Persona.choices)
 UNSPECIFIED_REASON_LABEL = "No reason given"
 
 
