@@ -201,14 +201,17 @@ class TestSeededOrganisation:
 
         assert share("learn", "digital") > 0.7
         assert share("buy", "in_person") > 2 * share("learn", "in_person")
-        # Of the hands-on work, partners do far more in ANZ than in Southeast US.
+        # Of the hands-on work, partners do far more in ANZ than in Southeast US. The story's knobs (partner 0.30
+        # against 0.05, diluted by in-person health checks) make it about 2x; the demo is dated relative to now and
+        # ANZ has only 30 accounts, so the ratio wanders between about 1.75 and 2.3 with the seeding time
+        # (measured at 18 instants over two years). 1.5 keeps the claim and leaves the noise out.
         partner = {}
         for pod in Pod.objects.all():
             hands_on = Counter(
                 Activity.objects.filter(pod=pod).exclude(channel="digital").values_list("channel", flat=True)
             )
             partner[pod.slug] = hands_on["partner"] / (hands_on["partner"] + hands_on["in_person"])
-        assert partner["anz"] > 1.8 * partner["southeast-us"], partner
+        assert partner["anz"] > 1.5 * partner["southeast-us"], partner
 
     def test_quiet_august(self):
         now = timezone.now()
