@@ -41,6 +41,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py compute_metrics --full
+	$(PY) manage.py fit_propensity
 	@echo ""
 	@echo "  UCE pod dashboard: http://127.0.0.1:8000"
 	@echo "  Demo logins (password: demo): admin (superuser), leader (leads two pods), staff (Southeast US, Learn), analyst (center of excellence: reads every pod)"

@@ -4,7 +4,10 @@ Scoped like every page: an account of a pod the caller may not read answers 404 
 CoE members read every pod's accounts.
 """
 
+import math
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
@@ -13,7 +16,10 @@ from django.views.decorators.http import require_safe
 
 from jobs.selectors import accounts_visible_to
 from pods.choices import BuyingJob, Persona
+from pods.models import Pod
+from pods.scoping import is_uce_admin
 
+from . import propensity
 from .accounts import ACCOUNT_PAGE_CACHE_SECONDS, account_page_version, account_profile
 from .engagement import weights_table
 
@@ -46,5 +52,38 @@ def account_detail(request, external_id):
         "jobs": list(BuyingJob),
         "personas": list(Persona),
         "weights": weights_table(),
+        "is_admin": is_uce_admin(request.user),
+        "propensity_window": propensity.WINDOW_DAYS,
+        "propensity_min_examples": propensity.MIN_EXAMPLES,
+        "propensity_min_each": propensity.MIN_EACH,
     }
     return render(request, "metrics/account.html", context)
+
+
+@login_required
+@require_safe
+def propensity_calibration(request):
+    """Admins: the latest propensity fit of every pod and of the organisation, and how well each is calibrated."""
+    if not is_uce_admin(request.user):
+        raise PermissionDenied("Only admins may read the propensity model's calibration.")
+    per_pod, organisation = propensity.latest_fits()
+    pods = Pod.objects.order_by("name")
+    rows = [{"pod": None, "fit": organisation}] + [{"pod": pod, "fit": per_pod.get(pod.pk)} for pod in pods]
+    for row in rows:
+        fit = row["fit"]
+        row["scored_by"] = propensity.fit_for(row["pod"].pk, (per_pod, organisation)) if row["pod"] else organisation
+        row["odds_per_sd"] = (
+            [(label, math.exp(fit.coefficients[key])) for key, label in propensity.FEATURE_LABELS.items()]
+            if fit is not None and fit.fitted
+            else []
+        )
+    context = {
+        "rows": rows,
+        "features": propensity.FEATURES,
+        "window_days": propensity.WINDOW_DAYS,
+        "min_examples": propensity.MIN_EXAMPLES,
+        "min_each": propensity.MIN_EACH,
+        "folds": propensity.FOLDS,
+        "max_examples": propensity.MAX_EXAMPLES,
+    }
+    return render(request, "metrics/propensity.html", context)

@@ -23,6 +23,7 @@ from pods.choices import BUYING_JOB_ORDER, BuyingJob, Persona
 from pods.models import Account
 
 from .engagement import Engagement, engagement_of
+from .propensity import Propensity, propensity_of
 
 JOURNEY_STRETCHES_SHOWN = 40  # the latest ones; the count of all of them is shown beside
 JOB_RANK = {job: rank for rank, job in enumerate(BUYING_JOB_ORDER)}
@@ -52,9 +53,11 @@ LIMIT %(limit)s
 # Changes with every write to a fact of any pod (each one inserts a dirty mark, whatever its path, COPY
 # included: metrics/dirty_marks.py) and with every refresh (which deletes the marks it consumed and moves
 # a pod's computed_at forward), so a (max mark id, latest refresh) pair never comes back.  Global rather than
-# the account's pod: an account's facts may have been logged under another pod.
+# the account's pod: an account's facts may have been logged under another pod.  A propensity refit
+# (a new metrics_propensityfit row) changes the page too.
 VERSION_SQL = """
-SELECT concat_ws('/', (SELECT max(id) FROM metrics_dirtyrange), (SELECT max(computed_at) FROM metrics_podmetricstate))
+SELECT concat_ws('/', (SELECT max(id) FROM metrics_dirtyrange), (SELECT max(computed_at) FROM metrics_podmetricstate),
+                 (SELECT max(id) FROM metrics_propensityfit))
 """
 # Contacts' personas and people's names carry no dirty mark; a rendered page is kept at most this long.
 ACCOUNT_PAGE_CACHE_SECONDS = 300
@@ -120,6 +123,7 @@ class AccountProfile:
     latest_adoption: AdoptionReading | None
     staff: list[dict]  # {"staff_id", "username", "full_name", "activities", "jobs", "last_at"}
     engagement: Engagement | None = None  # metrics/engagement.py, as of the moment the profile was read
+    propensity: Propensity | None = None  # metrics/propensity.py; None while no fit covers the account's pod
     time_zone: zoneinfo.ZoneInfo = field(repr=False, default=None)
 
     @property
@@ -205,6 +209,7 @@ def account_profile(account: Account) -> AccountProfile:
     return AccountProfile(
         account=account,
         engagement=engagement_of(account),
+        propensity=propensity_of(account),
         stretches=stretches,
         stretch_count=stretch_count,
         loopbacks=loopbacks,

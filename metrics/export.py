@@ -113,6 +113,8 @@ ACCOUNTS_TO_CALL_HEADER = (
     "Latest activity (UTC)",
     "Engagement",
     "Engagement as of (UTC)",
+    "Propensity",
+    "Propensity's top factor",
 )
 
 
@@ -126,7 +128,9 @@ def accounts_to_call_rows_csv(pod, rows, now) -> str:
     writer = csv.writer(buffer)
     writer.writerow(ACCOUNTS_TO_CALL_HEADER)
     as_of = _utc(now)
-    for row in rows.iterator():
+    for row in rows:
+        score = row.get("propensity")
+        top = score.top_factor if score else None
         writer.writerow(
             safe_row(
                 (
@@ -138,6 +142,8 @@ def accounts_to_call_rows_csv(pod, rows, now) -> str:
                     _utc(row["last_activity_at"]),
                     f"{row['engagement']:.4f}",
                     as_of,
+                    f"{score.score:.4f}" if score else "",
+                    f"{top.description} (odds ×{top.odds_ratio:.2f})" if top else "",
                 )
             )
         )

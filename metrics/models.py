@@ -177,3 +177,43 @@ class RecomputeRequest(models.Model):
         if self.status == self.Status.SUCCEEDED:
             return 100
         return int(100 * self.steps_done / self.steps_total) if self.steps_total else 0
+
+
+class PropensityFit(models.Model):
+    """One fit of the propensity-to-buy model (metrics/propensity.py) for a pod, or for every pod at once.
+
+    The refit job writes one row per pod and one organisation-wide row (``pod`` null) each time it runs;
+    an account is scored with its pod's latest fitted row, else the latest organisation-wide one.  A row
+    without ``coefficients`` records that there were too few won and lost opportunities to fit.
+    """
+
+    pod = models.ForeignKey(Pod, null=True, blank=True, on_delete=models.CASCADE, related_name="propensity_fits")
+    fitted_at = models.DateTimeField()
+    examples = models.PositiveIntegerField()  # won + lost opportunities it learnt from
+    won = models.PositiveIntegerField()
+    penalty = models.FloatField(null=True, blank=True)  # the L2 penalty the cross-validation chose
+    intercept = models.FloatField(null=True, blank=True)
+    # {feature: value} for every feature of metrics.propensity.FEATURES; empty when too few examples.
+    coefficients = models.JSONField(default=dict, blank=True)
+    means = models.JSONField(default=dict, blank=True)
+    scales = models.JSONField(default=dict, blank=True)
+    # Out-of-fold reliability: [{"low", "high", "opportunities", "predicted", "observed"}] per bin.
+    calibration = models.JSONField(default=list, blank=True)
+    brier = models.FloatField(null=True, blank=True)  # out-of-fold Brier score
+    base_brier = models.FloatField(null=True, blank=True)  # Brier score of always predicting the base rate
+
+    class Meta:
+        ordering = ["-fitted_at", "-id"]
+        indexes = [models.Index(fields=["pod", "-fitted_at"], name="propensity_fit_pod_latest")]
+        constraints = [models.CheckConstraint(condition=Q(won__lte=F("examples")), name="propensity_won_bounded")]
+
+    def __str__(self):
+        return f"Propensity fit for {self.pod or 'every pod'} at {self.fitted_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.coefficients)
+
+    @property
+    def base_rate(self) -> float | None:
+        return self.won / self.examples if self.examples else None

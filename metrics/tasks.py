@@ -15,7 +15,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from . import refresh
+from . import propensity, refresh
 from .models import RecomputeRequest
 
 logger = logging.getLogger(__name__)
@@ -147,3 +147,28 @@ def _recompute(request_id: int) -> None:
         steps_total=steps["total"],
         finished_at=timezone.now(),
     )
+
+
+# A session-level advisory lock key for the propensity refit: two beats or a redelivery never fit side by side.
+REFIT_LOCK_KEY = 0x0CE_0004
+
+
+@shared_task(**TASK_OPTIONS)
+def refit_propensity():
+    """Refit the propensity-to-buy model of every pod and of the organisation (beat: nightly).
+
+    Returns how many fits were stored, or ``None`` when a refit is already running.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFIT_LOCK_KEY])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        logger.info("a propensity refit is already running; skipping this one")
+        return None
+    try:
+        fits = propensity.refit()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [REFIT_LOCK_KEY])
+    logger.info("refitted propensity: %s fits, %s with a model", len(fits), sum(f.fitted for f in fits))
+    return len(fits)

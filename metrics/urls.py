@@ -1,11 +1,13 @@
-"""Dashboard pages, included at ``pods/`` (the comparison comes first: ``compare`` is not a pod slug)."""
+"""Dashboard pages, included at ``pods/`` (the comparison and the propensity page come first:
+``compare`` and ``propensity`` are not pod slugs)."""
 
 from django.urls import path
 
-from . import views
+from . import account_views, views
 
 urlpatterns = [
     path("compare/", views.compare, name="pod-compare"),
+    path("propensity/", account_views.propensity_calibration, name="propensity-calibration"),
     path("<slug:slug>/", views.dashboard, name="pod-dashboard"),
     path("<slug:slug>/drilldown/<slug:metric>/", views.drilldown, name="pod-drilldown"),
     path("<slug:slug>/export.csv", views.export_csv, name="pod-export"),

@@ -21,7 +21,7 @@ from pods.scoping import may_act_on_pod, pods_readable_by
 from pods.selectors import pods_with_staffing, staff_count_field
 from uce.htmx import wants_fragment
 
-from . import services
+from . import propensity, services
 from .catalogue import METRICS_BY_KEY
 from .choices import Grain
 from .dashboard.drilldowns import DRILLDOWNS, ENGAGED_ORDERS, bounds_of, engaged_accounts_without_lead
@@ -68,7 +68,12 @@ def _engaged_sort(request) -> str:
 def _engaged_page(request, pod, state, sort):
     bounds = bounds_of(pod, state.grain, state.period)
     rows = engaged_accounts_without_lead(pod=pod, bounds=bounds, order=sort)
-    return Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
+    page = Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
+    page.object_list = list(page.object_list)
+    scores = propensity.propensities_of_accounts(row["account"] for row in page.object_list)
+    for row in page.object_list:
+        row["propensity"] = scores.get(row["account"])
+    return page
 
 
 def _page_number(value: str | None) -> int | None:
@@ -102,8 +107,11 @@ def dashboard(request, slug):
             ("", "Digital", "num"),
             ("latest", "Latest activity", ""),
             ("engagement", "Engagement", "num"),
+            ("", "Propensity", "num"),
+            ("", "What moves it most", ""),
         ],
         "figures_key": figures_cache_key(pod, state, freshness),
+        "fit_version": propensity.latest_fit_version(),  # a refit changes the engaged list's propensities
         "grains": Grain.choices,
         "compare_choices": COMPARE_CHOICES,
     }
@@ -165,6 +173,10 @@ def accounts_to_call_csv(request, slug):
     rows = engaged_accounts_without_lead(
         pod=pod, bounds=bounds_of(pod, state.grain, state.period), order=_engaged_sort(request), now=now
     )
+    rows = list(rows)
+    scores = propensity.propensities_of_accounts((row["account"] for row in rows), now=now)
+    for row in rows:
+        row["propensity"] = scores.get(row["account"])
     response = HttpResponse(accounts_to_call_rows_csv(pod, rows, now), content_type="text/csv; charset=utf-8")
     filename = f"{pod.slug}-accounts-to-call-{state.grain}-{state.period.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -78,6 +78,7 @@ def main() -> None:
         page.screenshot(path=OUT / "account.png", full_page=True)
         page.locator("#engagement summary").click()  # the weights, opened
         page.locator("#engagement").screenshot(path=OUT / "account-engagement.png")
+        page.locator("#propensity").screenshot(path=OUT / "account-propensity.png")
 
         # Finding an account from the search box of the header.
         page.get_by_label("Find an account").first.fill("freight")
@@ -90,6 +91,9 @@ def main() -> None:
         sign_in(page, base, args.admin_username, args.password)
         page.goto(f"{base}/pods/compare/?sort=bookings&dir=desc")
         page.screenshot(path=OUT / "compare.png", full_page=True)
+        # The propensity model's calibration, which only admins read.
+        page.goto(f"{base}/pods/propensity/")
+        page.screenshot(path=OUT / "propensity-calibration.png", full_page=True)
         browser.close()
 
 

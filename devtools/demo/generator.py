@@ -272,6 +272,8 @@ class DemoGenerator(DemoOrganisation, DemoTargets):
             return None, closed
         win_rate = pod.win_rate + win_bonus + (0.06 if account.digital_only else 0)
         win_rate -= 0.05 if account.segment == ENTERPRISE else 0
+        # Deals whose executive was met in the quarter before they opened close more often (propensity's story).
+        win_rate += 0.2 if any(created - 90 * DAY < met <= created for met in account.executive_met) else -0.1
         won = rng.random() < win_rate
         opportunity.status = OpportunityStatus.WON if won else OpportunityStatus.LOST
         opportunity.closed_at = closed
@@ -431,6 +433,8 @@ class DemoGenerator(DemoOrganisation, DemoTargets):
             persona = rng.choices([p for p, _ in persona_weights], [w for _, w in persona_weights])[0]
             pool = account.contacts.get(persona) or account.contacts.get(Persona.CHAMPION)
             contact_id = rng.choice(pool) if pool else None
+            if contact_id is not None and persona == Persona.EXECUTIVE and account.contacts.get(persona):
+                account.executive_met.append(occurred)
         span = MINUTES.get(kind)
         minutes = rng.randint(*span) if span else None
         notes = rng.choice(NOTES[job]) if rng.random() < 0.08 else ""

@@ -49,6 +49,7 @@ class DemoAccount:
     contacts: dict[str, list[int]] = field(default_factory=dict)
     installs: list[tuple[dt.datetime, int]] = field(default_factory=list)
     reps: dict[str, int] = field(default_factory=dict)
+    executive_met: list[dt.datetime] = field(default_factory=list)  # when its executives were reached
 
 
 class DemoOrganisation:

@@ -195,6 +195,24 @@ class EngagementSerializer(serializers.Serializer):
     weights = serializers.DictField(help_text="window_days, half_life_days and the job, channel and persona weights.")
 
 
+class PropensityFactorSerializer(serializers.Serializer):
+    feature = serializers.CharField(help_text="customer, learn, buy, hands_on, champion or executive.")
+    label = serializers.CharField()
+    value = serializers.IntegerField(help_text="The account's raw value: a count of activities, or 0/1.")
+    contribution = serializers.FloatField(help_text="To the log-odds; e^contribution multiplies the odds.")
+
+
+class PropensitySerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="Probability (0-1) that an opportunity opened now is won.")
+    as_of = serializers.DateTimeField()
+    fitted_at = serializers.DateTimeField(source="fit.fitted_at")
+    model = serializers.CharField(help_text='"pod": fitted on the pod\'s history; "organisation": every pod\'s.')
+    baseline = serializers.FloatField(help_text="The score of an account with the fit's average features.")
+    factors = PropensityFactorSerializer(
+        many=True, help_text="Largest effect first; they sum, with the baseline's log-odds, to the score's."
+    )
+
+
 class AccountProfileSerializer(serializers.Serializer):
     """The list's fields (unchanged) and, additively, what the account page shows."""
 
@@ -214,6 +232,9 @@ class AccountProfileSerializer(serializers.Serializer):
     engagement = serializers.SerializerMethodField(
         help_text="Engagement score as of the request; its (job, persona) factors sum to it (docs/ACCOUNTS.md)."
     )
+    propensity = serializers.SerializerMethodField(
+        help_text="Propensity to buy as of the request and its factors (docs/ACCOUNTS.md); null before any fit."
+    )
 
     @extend_schema_field(EngagementSerializer)
     def get_engagement(self, profile):
@@ -232,6 +253,25 @@ class AccountProfileSerializer(serializers.Serializer):
                     for f in engagement.factors
                 ],
                 "weights": weights_table(),
+            }
+        ).data
+
+    @extend_schema_field(PropensitySerializer(allow_null=True))
+    def get_propensity(self, profile):
+        propensity = profile.propensity
+        if propensity is None:
+            return None
+        return PropensitySerializer(
+            {
+                "score": round(propensity.score, 4),
+                "as_of": propensity.as_of,
+                "fit": propensity.fit,
+                "model": "organisation" if propensity.pooled else "pod",
+                "baseline": round(propensity.baseline, 4),
+                "factors": [
+                    {"feature": f.feature, "label": f.label, "value": f.value, "contribution": round(f.contribution, 4)}
+                    for f in propensity.factors
+                ],
             }
         ).data
 

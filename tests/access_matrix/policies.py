@@ -717,6 +717,7 @@ TABLE: dict[str, Policy] = {
         read=Read(may=admin_only, refused=403, rows=Rows(page_rows(r'href="/imports/(\d+)/"'), imports_expected)),
         writes=(Write(POST, may=admin_only, ok=302, state=count_of(ImportJob), payload=csv_upload, encoding="form"),),
     ),
+    "propensity-calibration": Policy(api=False, methods=frozenset({GET}), read=Read(may=admin_only, refused=403)),
     "imports:detail": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
     "imports:progress": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
 }

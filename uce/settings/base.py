@@ -265,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.rebuild_all_metrics",
         "schedule": crontab(hour=2, minute=30),
     },
+    # After the rebuild: the propensity model learns from the day's won and lost opportunities.
+    "refit-propensity-nightly": {
+        "task": "metrics.tasks.refit_propensity",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 LOGGING = {
