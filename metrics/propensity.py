@@ -378,6 +378,14 @@ def propensities_of_accounts(account_ids: Iterable[int], *, now: dt.datetime | N
     return propensities_of(list(pairs), now=now)
 
 
+def with_propensities(rows: list[dict], *, now: dt.datetime | None = None) -> list[dict]:
+    """Set ``row["propensity"]`` on rows that carry an ``"account"`` id (the accounts-to-call lists); returns them."""
+    scores = propensities_of_accounts((row["account"] for row in rows), now=now)
+    for row in rows:
+        row["propensity"] = scores.get(row["account"])
+    return rows
+
+
 def propensity_of(account, *, now: dt.datetime | None = None) -> Propensity | None:
     return propensities_of([(account.pk, account.pod_id)], now=now)[account.pk]
 

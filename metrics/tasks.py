@@ -54,13 +54,10 @@ def rebuild_all_metrics():
     the others have not: ``SKIP LOCKED``), then drains pods itself, so the rebuild spreads over the
     idle workers of every host.  Skips, returning ``None``, if a rebuild is already running.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK_KEY])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        logger.info("a full rebuild is already running; skipping this one")
-        return None
-    try:
+    with _held(REBUILD_LOCK_KEY) as acquired:
+        if not acquired:
+            logger.info("a full rebuild is already running; skipping this one")
+            return None
         with transaction.atomic():
             pods = refresh.mark_pods_dirty()
         for _ in range(settings.UCE_REBUILD_WORKERS - 1):
@@ -71,9 +68,6 @@ def rebuild_all_metrics():
                 break
         refresh.refresh()
         return pods
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_KEY])
 
 
 @shared_task(**TASK_OPTIONS)
@@ -99,16 +93,18 @@ def resend_pending_recomputes():
 
 
 @contextlib.contextmanager
-def _held(lock_class: int, key: int):
+def _held(*key: int):
+    """Try a session-level advisory lock (one bigint key, or two int keys); yield whether it was taken."""
+    args = ", ".join(["%s"] * len(key))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [lock_class, key])
+        cursor.execute(f"SELECT pg_try_advisory_lock({args})", list(key))
         (acquired,) = cursor.fetchone()
     try:
         yield acquired
     finally:
         if acquired:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [lock_class, key])
+                cursor.execute(f"SELECT pg_advisory_unlock({args})", list(key))
 
 
 def _recompute(request_id: int) -> None:
@@ -159,16 +155,10 @@ def refit_propensity():
 
     Returns how many fits were stored, or ``None`` when a refit is already running.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFIT_LOCK_KEY])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        logger.info("a propensity refit is already running; skipping this one")
-        return None
-    try:
+    with _held(REFIT_LOCK_KEY) as acquired:
+        if not acquired:
+            logger.info("a propensity refit is already running; skipping this one")
+            return None
         fits = propensity.refit()
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REFIT_LOCK_KEY])
     logger.info("refitted propensity: %s fits, %s with a model", len(fits), sum(f.fitted for f in fits))
     return len(fits)

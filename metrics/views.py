@@ -69,10 +69,7 @@ def _engaged_page(request, pod, state, sort):
     bounds = bounds_of(pod, state.grain, state.period)
     rows = engaged_accounts_without_lead(pod=pod, bounds=bounds, order=sort)
     page = Paginator(rows, ENGAGED_PAGE_SIZE).get_page(request.GET.get("engaged_page"))
-    page.object_list = list(page.object_list)
-    scores = propensity.propensities_of_accounts(row["account"] for row in page.object_list)
-    for row in page.object_list:
-        row["propensity"] = scores.get(row["account"])
+    page.object_list = propensity.with_propensities(list(page.object_list))
     return page
 
 
@@ -173,10 +170,7 @@ def accounts_to_call_csv(request, slug):
     rows = engaged_accounts_without_lead(
         pod=pod, bounds=bounds_of(pod, state.grain, state.period), order=_engaged_sort(request), now=now
     )
-    rows = list(rows)
-    scores = propensity.propensities_of_accounts((row["account"] for row in rows), now=now)
-    for row in rows:
-        row["propensity"] = scores.get(row["account"])
+    rows = propensity.with_propensities(list(rows), now=now)
     response = HttpResponse(accounts_to_call_rows_csv(pod, rows, now), content_type="text/csv; charset=utf-8")
     filename = f"{pod.slug}-accounts-to-call-{state.grain}-{state.period.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
