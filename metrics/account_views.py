@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
@@ -21,7 +22,9 @@ from pods.scoping import is_uce_admin
 
 from . import propensity
 from .accounts import ACCOUNT_PAGE_CACHE_SECONDS, account_page_version, account_profile
+from .api.serializers import AccountProfileSerializer
 from .engagement import weights_table
+from .export import account_csv
 
 ACCOUNTS_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 100
@@ -58,6 +61,21 @@ def account_detail(request, external_id):
         "propensity_min_each": propensity.MIN_EACH,
     }
     return render(request, "metrics/account.html", context)
+
+
+@login_required
+@require_safe
+def account_export(request, external_id):
+    """The account page's figures as CSV: ``GET /api/accounts/{external_id}/``'s body, one value per line."""
+    account = get_object_or_404(accounts_visible_to(request.user), external_id=external_id)
+    content = account_csv(AccountProfileSerializer(account_profile(account)).data)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="account-{_filename_safe(account.external_id)}.csv"'
+    return response
+
+
+def _filename_safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:100]
 
 
 @login_required

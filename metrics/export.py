@@ -148,3 +148,63 @@ def accounts_to_call_rows_csv(pod, rows, now) -> str:
             )
         )
     return buffer.getvalue()
+
+
+# --- One account: /accounts/<external_id>/export.csv ------------------------------------------------------------
+
+ACCOUNT_HEADER = ("Account", "External id", "Section", "Key", "Value")
+ACCOUNT_SECTIONS = {
+    "journey": "Journey",
+    "channels": "Channels",
+    "personas": "Personas",
+    "open": "Open work",
+    "latest_adoption": "Latest adoption",
+    "staff": "Staff",
+    "engagement": "Engagement",
+    "propensity": "Propensity",
+}
+
+
+def _cell(value):
+    """JSON's null and booleans as a spreadsheet reads them; numbers stay numbers (a negative one is no formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _flatten(key: str, value):
+    """(dotted key, value) for every leaf: objects by their keys, lists of objects by position from 1,
+    lists of plain values joined by "; "."""
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            yield from _flatten(f"{key}.{name}", inner)
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        for position, inner in enumerate(value, start=1):
+            yield from _flatten(f"{key}.{position}", inner)
+    elif isinstance(value, list):
+        yield key, "; ".join(_cell(item) for item in value)
+    else:
+        yield key, _cell(value)
+
+
+def account_rows(data: dict):
+    """``GET /api/accounts/{external_id}/``'s body, one line per value, in its order (docs/ACCOUNTS.md, "Export")."""
+    name, external_id = data["name"], data["external_id"]
+    for top, value in data.items():
+        section = ACCOUNT_SECTIONS.get(top, "Account")
+        if value is None and top in ACCOUNT_SECTIONS:
+            yield (name, external_id, section, top, "")
+            continue
+        for key, cell in _flatten(top, value):
+            yield (name, external_id, section, key, cell)
+
+
+def account_csv(data: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ACCOUNT_HEADER)
+    for row in account_rows(data):
+        writer.writerow(safe_row(row))
+    return buffer.getvalue()

@@ -649,6 +649,7 @@ TABLE: dict[str, Policy] = {
         scope=READS,
     ),
     "account-page": page_of_pod(external_id_targets("accounts", "account")),
+    "account-export": page_of_pod(external_id_targets("accounts", "account")),
     "activity-log": Policy(
         api=False,
         methods=frozenset({GET, POST}),
