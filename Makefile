@@ -42,9 +42,12 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py compute_metrics --full
 	$(PY) manage.py fit_propensity
+	$(PY) manage.py evaluate_alerts
+	$(PY) manage.py send_digests
 	@echo ""
 	@echo "  UCE pod dashboard: http://127.0.0.1:8000"
 	@echo "  Demo logins (password: demo): admin (superuser), leader (leads two pods), staff (Southeast US, Learn), analyst (center of excellence: reads every pod)"
+	@echo "  Mail (weekly digests, alerts) is written under var/mail/, one file per message."
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
 	@# On exit (Ctrl-C), stop the embedded PostgreSQL if nothing uses it any more.

@@ -43,6 +43,7 @@ def refresh_dirty_metrics():
     result = refresh.refresh()
     if result.pods:
         logger.info("refreshed %s snapshots of pods %s", result.snapshots, result.pod_ids)
+        _evaluate_alerts(result.pod_ids)
     return result.snapshots
 
 
@@ -66,7 +67,7 @@ def rebuild_all_metrics():
             except BrokerError:  # the broker is down: this worker does the whole rebuild alone
                 logger.warning("could not ask other workers to join the rebuild", exc_info=True)
                 break
-        refresh.refresh()
+        _evaluate_alerts(refresh.refresh().pod_ids)
         return pods
 
 
@@ -128,7 +129,7 @@ def _recompute(request_id: int) -> None:
             )
 
     try:
-        refresh.rebuild(pod_ids=[request.pod_id], progress=progress)
+        result = refresh.rebuild(pod_ids=[request.pod_id], progress=progress)
     except DatabaseError as error:
         if not isinstance(error, RETRYABLE):
             RecomputeRequest.objects.filter(pk=request_id).update(
@@ -143,6 +144,14 @@ def _recompute(request_id: int) -> None:
         steps_total=steps["total"],
         finished_at=timezone.now(),
     )
+    _evaluate_alerts(result.pod_ids)
+
+
+def _evaluate_alerts(pod_ids) -> None:
+    """Threshold alerts follow the figures: each refresh asks for the rules of the pods it touched."""
+    from alerts.tasks import after_refresh  # alerts builds on metrics, not the other way round
+
+    after_refresh(pod_ids)
 
 
 # A session-level advisory lock key for the propensity refit: two beats or a redelivery never fit side by side.

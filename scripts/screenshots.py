@@ -11,6 +11,8 @@ demo admin for the comparison, which then shows every pod.
 """
 
 import argparse
+import email
+import email.policy
 import re
 from pathlib import Path
 
@@ -35,6 +37,22 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def latest_digest_html(directory: Path) -> str | None:
+    """The HTML part of the newest digest written by Django's file mail backend under ``directory``."""
+    for path in sorted(directory.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+        for message in _messages(path.read_bytes()):
+            if "weekly digest" in message.get_body(("plain",)).get_content():
+                return message.get_body(("html",)).get_content()
+    return None
+
+
+def _messages(raw: bytes):
+    """The file backend appends messages to one file, each followed by a line of 79 dashes."""
+    for chunk in raw.split(b"\n" + b"-" * 79 + b"\n"):
+        if chunk.strip():
+            yield email.message_from_bytes(chunk.strip(), policy=email.policy.default)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base_url", help="e.g. http://127.0.0.1:8000")
@@ -42,6 +60,7 @@ def main() -> None:
     parser.add_argument("--username", default="leader")
     parser.add_argument("--admin-username", default="admin", help="signs in for the comparison of every pod")
     parser.add_argument("--password", default="demo")
+    parser.add_argument("--mail-dir", default=str(OUT.parents[1] / "var" / "mail"), help="where make run writes mail")
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -85,6 +104,23 @@ def main() -> None:
         page.get_by_label("Find an account").first.press("Enter")
         page.wait_for_url(re.compile(r"/accounts/\?q=freight"))
         page.screenshot(path=OUT / "account-search.png", full_page=True)
+
+        # Alerts: the notifications behind the bell, the subscriptions page, a rule refused with its error.
+        page.goto(f"{base}/alerts/")
+        page.screenshot(path=OUT / "alerts-notifications.png", full_page=True)
+        page.goto(f"{base}/alerts/subscriptions/")
+        page.screenshot(path=OUT / "alerts-subscriptions.png", full_page=True)
+        page.goto(f"{base}/alerts/pods/{args.pod}/rules/new/")
+        page.get_by_label("Metric").select_option("win_rate")
+        page.get_by_label("Condition").select_option("moves_by")
+        page.get_by_label("Smallest move (%)").fill("-5")
+        page.get_by_role("button", name="Save alert").click()
+        page.screenshot(path=OUT / "alerts-rule-error.png", full_page=True)
+        digest = latest_digest_html(Path(args.mail_dir))
+        if digest is not None:  # the newest digest written by `send_digests` (make run), as a mail client shows it
+            mail = browser.new_context(viewport={"width": 760, "height": 900}, locale="en-US").new_page()
+            mail.set_content(digest)
+            mail.screenshot(path=OUT / "digest-email.png", full_page=True)
 
         # Every demo pod side by side, as an admin sees them.
         page = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from pods.scoping import UCE_ADMINS_GROUP
 
 from .support.factories import AssignmentFactory, PodFactory, UserFactory
+from .support.smtp import SmtpSink
 
 _travel = None
 
@@ -97,3 +98,30 @@ def staff_b(pod_b):
 @pytest.fixture
 def outsider(db):
     return UserFactory(username="outsider")
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_process(tmp_path_factory):
+    """One real SMTP server (aiosmtpd, another process, on loopback) for the session; stopped at its end."""
+    with SmtpSink.start(tmp_path_factory.mktemp("smtp")) as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp_server(smtp_sink_process, settings):
+    """Django's SMTP backend pointed at the session's server, which starts the test with no messages.
+
+    Yields the ``SmtpSink`` (tests/support/smtp.py): ``host``, ``port``, ``messages()``, ``wait_for(count)``,
+    ``clear()``. Only this process's settings change: a real Celery worker keeps its locmem backend.
+    """
+    smtp_sink_process.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_sink_process.host
+    settings.EMAIL_PORT = smtp_sink_process.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    yield smtp_sink_process
+    smtp_sink_process.clear()

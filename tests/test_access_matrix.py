@@ -7,7 +7,8 @@ the activities they logged; anyone else sees the login page. An object outside t
 answers 404, exactly like one that does not exist.
 
 The expected outcome of every route is written down in ``tests/access_matrix/policies.py``; adding a
-route without an entry there fails ``test_every_route_has_a_policy``. Run with ``-s`` to see the
+route without an entry there fails ``test_every_route_has_a_policy``. Anonymous callers are sent to the
+login page everywhere but on the routes of ``routes.PUBLIC`` (a signed unsubscribe link). Run with ``-s`` to see the
 totals (cells checked, unauthorised 2xx found).
 """
 
@@ -122,6 +123,8 @@ def test_every_route_has_a_policy():
     assert not stale, f"policies for routes that no longer exist: {stale}"
     names = {route.key for route in DISCOVERED}
     assert set(routes.EXCLUDED) <= names, f"stale exclusions: {sorted(set(routes.EXCLUDED) - names)}"
+    public = sorted(key for key, policy in TABLE.items() if policy.public)
+    assert public == sorted(routes.PUBLIC), f"routes open without login must be listed in routes.PUBLIC: {public}"
 
 
 def test_api_views_answer_exactly_the_methods_of_their_policy():

@@ -22,6 +22,7 @@ urlpatterns = [
     path("activities/", include("jobs.urls")),
     path("imports/", include("jobs.imports.urls")),
     path("pods/", include("metrics.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", home, name="home"),
     path("", include("pods.urls")),
 ]

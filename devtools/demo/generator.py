@@ -32,6 +32,7 @@ from ..vocabulary import (
     ORDER_INSTALL,
     SUPPORT,
 )
+from .alerts import create_alert_rules
 from .organisation import DemoAccount, DemoOrganisation
 from .story import (
     AMOUNTS,
@@ -88,6 +89,7 @@ class DemoGenerator(DemoOrganisation, DemoTargets):
         self._calibrate_bookings()
         self._write_facts()
         self._create_targets()
+        self.counts["alert rules"] = create_alert_rules()
         return self.counts
 
     # --- calendar -----------------------------------------------------------------------------

@@ -138,6 +138,9 @@ class PodDashboard:
     personas: list[PersonaRow]
     qualifying: QualifyingPanel
     progress: PeriodProgress | None = None  # set when the period is in progress
+    # The figures the cards were built from: the period (to date, while in progress) and its comparison.
+    current_metrics: dict = field(default_factory=dict)
+    comparison_metrics: dict = field(default_factory=dict)
 
 
 def _drilldown_url(pod: Pod, key: str, state: DashboardState) -> str:
@@ -331,4 +334,6 @@ def pod_dashboard(*, pod: Pod, state: DashboardState, freshness: Freshness | Non
         personas=persona_rows(current, JOB_LABELS),
         qualifying=qualifying_panel(pod, bounds_of(pod, state.grain, state.period), current, CHANNEL_LABELS),
         progress=progress,
+        current_metrics=current,
+        comparison_metrics=comparison_metrics,
     )

@@ -4,7 +4,9 @@ One entry per route (``TABLE``); a route without an entry fails ``test_every_rou
 An entry states the methods the route answers, the objects it is about (own / other / missing are
 derived per role from the scope tables of ``world``), who may read it, which rows a list must
 return, and who may write through it. Anonymous callers are refused everywhere: pages redirect to
-the login page, the API answers 401/403.
+the login page, the API answers 401/403. The one exception is a route whose credential is in its URL
+(``Policy.public``: the signed one-click unsubscribe link of the alerts' emails), where anonymous
+callers are judged by the same rules as everyone else.
 
 Refusals of an object the caller may not see must be indistinguishable from a missing object
 (PRODUCT.md: "An object outside the caller's scope answers 404, exactly like an object that does not
@@ -20,27 +22,35 @@ people and every write follow ``SEES`` and the tables built on it. A policy's ``
 of the two a permitted answer may show markers of.
 """
 
+import copy
 import csv
 import io
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from alerts.mail import UNSUBSCRIBE_SALT, unsubscribe_token
+from alerts.models import AlertRule, DigestSubscription, Notification
 from jobs.models import Activity
 from metrics.models import RecomputeRequest
 from metrics.models import Target as PodTarget
 
 from .world import (
     ADMINS,
+    ALL,
     COMPARES,
     LOGS_FOR,
     MISSING_EXTERNAL_ID,
     MISSING_PK,
     MISSING_SLUG,
+    PODS,
     READS,
+    ROLES,
     SEES,
     SETS_TARGETS,
     ImportJob,
@@ -61,6 +71,7 @@ class Target:
     query: dict = field(default_factory=dict)
     missing: bool = False
     logged_by: str | None = None  # activities: the role that logged it
+    owner: str | None = None  # alert rules, notifications, unsubscribe tokens: the role they belong to
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class Read:
     query: dict = field(default_factory=dict)
     rows: Rows | None = None
     check: Callable | None = None  # (world, role, target, response, body) -> problem or None
+    sees: Callable[[str, Target], bool] | None = None  # seen but not openable -> 403 (else as missing)
+    fingerprint: Callable | None = None  # how refusals are compared with the missing answer
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,9 @@ class Write:
     missing: Callable[[str], frozenset[int]] = lambda role: frozenset({404})
     fingerprint: Callable | None = None  # how refusals are compared with the missing answer
     check: Callable | None = None  # (world, role, target, response) -> problem or None, on success
+    # (world, role, target, state before, state after) -> problem or None: exactly what a permitted write
+    # must change (None: anything; a permitted write that changes nothing is then a problem).
+    outcome: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,9 @@ class Policy:
     # The pods whose markers a 2xx answer to each role may contain (the leak check): ``SEES``, or
     # ``READS`` for the read-only pages and endpoints.
     scope: dict = field(default_factory=lambda: SEES, hash=False, compare=False)
+    # A route that needs no login (its credential is in the URL): anonymous callers are judged by the
+    # ``may`` rules like everyone else instead of being sent to the login page.
+    public: bool = False
 
 
 # --- who ---------------------------------------------------------------------------------------
@@ -446,6 +465,189 @@ def form_errors(response):
     return response.status_code, json.dumps(form.errors.get_json_data() if form is not None else None, sort_keys=True)
 
 
+# --- alerts: who, objects, what a write must change --------------------------------------------------
+# Alerts and digests are the caller's own: their notifications, their alert rules, their digest choice
+# of each pod they read. Someone else's notification or rule answers 404 like a missing one.
+
+
+def anyone(role, target=None) -> bool:
+    return True
+
+
+def owns_it(role, target) -> bool:
+    return target.owner == role
+
+
+def alert_rule_targets(world: World) -> list[Target]:
+    return [
+        Target(f"alert rule of {role} in {key}", {"pk": rule.pk}, pod=key, obj=rule, owner=role)
+        for rule, key, role in world.alert_rules
+    ] + [Target("missing alert rule", {"pk": MISSING_PK}, missing=True)]
+
+
+def notification_targets(world: World) -> list[Target]:
+    return [
+        Target(f"notification of {role} in {key}", {"pk": notice.pk}, pod=key, obj=notice, owner=role)
+        for notice, key, role in world.notifications
+    ] + [Target("missing notification", {"pk": MISSING_PK}, missing=True)]
+
+
+def unsubscribe_targets(world: World) -> list[Target]:
+    """Signed unsubscribe links (``alerts.mail.unsubscribe_token``): the token is the credential, whoever
+    sends it; a link that does not verify, or names nothing that is its person's, answers 400."""
+    users = world.users
+    digests = [
+        Target(
+            f"digest link of {role} for {key}",
+            {"token": unsubscribe_token(users[role], pod=world.pods[key])},
+            pod=key,
+            obj=world.pods[key],
+            owner=role,
+        )
+        for key, role in (("A", "staff_a"), ("A", "leader_a"), ("C", "coe"))  # subscribed by choice, by leading
+    ]
+    rules = [
+        Target(
+            f"alert link of {role} for its rule in {key}",
+            {"token": unsubscribe_token(users[role], rule=rule)},
+            pod=key,
+            obj=rule,
+            owner=role,
+        )
+        for rule, key, role in world.alert_rules
+        if role in ("leader_a", "admin")
+    ]
+    others_rule = next(rule for rule, _, role in world.alert_rules if role == "admin")
+    leader = users["leader_a"]
+    bad = {
+        "not a token": "not-a-token",
+        "token signed with another salt": signing.dumps({"u": leader.pk, "p": world.pods["A"].pk}, salt="other"),
+        "token naming neither digest nor rule": signing.dumps({"u": leader.pk}, salt=UNSUBSCRIBE_SALT, compress=True),
+        "token of a missing rule": unsubscribe_token(leader, rule=SimpleNamespace(pk=MISSING_PK)),
+        "token of a missing pod": unsubscribe_token(leader, pod=SimpleNamespace(pk=MISSING_PK)),
+        "token naming someone else's rule": unsubscribe_token(leader, rule=others_rule),
+        "token of a missing person": signing.dumps(
+            {"u": MISSING_PK, "p": world.pods["A"].pk}, salt=UNSUBSCRIBE_SALT, compress=True
+        ),
+    }
+    return digests + rules + [Target(label, {"token": token}, missing=True) for label, token in bad.items()]
+
+
+def alerts_state(world: World, target: Target | None) -> dict:
+    """Everything an alerts page may write: digest choices, alert rules, which notifications are read."""
+    rule_fields = ("id", "owner_id", "pod_id", "metric", "grain", "condition", "email", "paused")
+    return {
+        "digests": {(row.user_id, row.pod_id): row.status for row in DigestSubscription.objects.all()},
+        "rules": {row["id"]: row for row in AlertRule.objects.values(*rule_fields)},
+        "read": {notice.pk: notice.read_at is not None for notice in Notification.objects.all()},
+    }
+
+
+def leaves(change: Callable) -> Callable:
+    """An outcome: the state before with ``change(world, role, target, state)`` applied, and nothing else."""
+
+    def outcome(world, role, target, before, after):
+        expected = copy.deepcopy(before)
+        change(world, role, target, expected)
+        wrong = [
+            f"{part} {key}: expected {expected[part].get(key, '(none)')}, got {after[part].get(key, '(none)')}"
+            for part in expected
+            for key in sorted(expected[part].keys() | after[part].keys(), key=str)
+            if expected[part].get(key) != after[part].get(key)
+        ]
+        return "wrote other than asked: " + "; ".join(wrong) if wrong else None
+
+    return outcome
+
+
+def marks_the_callers_notifications_read(world, role, target, state):
+    for notice, _, owner in world.notifications:
+        if owner == role:
+            state["read"][notice.pk] = True
+
+
+def marks_the_notification_read(world, role, target, state):
+    state["read"][target.obj.pk] = True
+
+
+def sets_the_callers_digest(status: str) -> Callable:
+    def change(world, role, target, state):
+        state["digests"][(world.users[role].pk, target.obj.pk)] = status
+
+    return change
+
+
+def sets_the_rule(**values) -> Callable:
+    def change(world, role, target, state):
+        state["rules"][target.obj.pk].update(values)
+
+    return change
+
+
+def deletes_the_rule(world, role, target, state):
+    del state["rules"][target.obj.pk]
+
+
+def stops_what_the_token_names(world, role, target, state):
+    """The token's person (not the caller) stops receiving the pod's digest, or the rule's emails."""
+    if isinstance(target.obj, AlertRule):
+        state["rules"][target.obj.pk]["email"] = False
+    else:
+        state["digests"][(world.users[target.owner].pk, target.obj.pk)] = "unsubscribed"
+
+
+def creates_the_callers_rule(world, role, target, before, after):
+    new = [row for pk, row in after["rules"].items() if pk not in before["rules"]]
+    kept = {pk: row for pk, row in after["rules"].items() if pk in before["rules"]}
+    if kept != before["rules"] or after["digests"] != before["digests"] or after["read"] != before["read"]:
+        return "changed rows other than the new rule"
+    expected = (world.users[role].pk, target.obj.pk, "lead_volume")
+    if [(row["owner_id"], row["pod_id"], row["metric"]) for row in new] != [expected]:
+        return f"created {new}, expected one rule (owner, pod, metric) = {expected}"
+    return None
+
+
+def rule_form(world, role, target):
+    return {"metric": "lead_volume", "grain": "month", "condition": "off_target", "min_events": "0", "email": "on"}
+
+
+def notifications_expected(world, role, pod):
+    return {str(notice.pk) for notice, _, owner in world.notifications if owner == role}
+
+
+def shows_the_callers_rules_and_rule_pods(world, role, target, response, body):
+    """My alerts: the caller's own rules (of pods they read); "new alert on" the pods whose targets they set."""
+    rules = set(re.findall(r'data-rule="(\d+)"', body))
+    expected = {str(rule.pk) for rule, key, owner in world.alert_rules if owner == role and key in READS[role]}
+    if rules != expected:
+        return f"lists rules {sorted(rules)}, expected {sorted(expected)}"
+    offered = set(re.findall(r'data-new-rule-on="([^"]+)"', body))
+    expected = {world.pods[key].slug for key in SETS_TARGETS[role]}
+    if offered != expected:
+        return f"offers new alerts on {sorted(offered)}, expected {sorted(expected)}"
+    return None
+
+
+def names_only_the_tokens_pod(world, role, target, response, body):
+    markers = world.markers()
+    if world.pods[target.pod].name not in body:
+        return f"does not say which pod's digest or alert stops ({world.pods[target.pod].name})"
+    for pod in sorted(set(PODS) - {target.pod}):
+        shown = sorted(marker for marker in markers[pod] if marker in body)
+        if shown:
+            return f"shows data of pod {pod}: {shown}"
+    return None
+
+
+CSRF_TOKEN = re.compile(r"\b[A-Za-z0-9]{64}\b")
+
+
+def page_without_csrf(response):
+    """Pages extending base.html carry a fresh masked CSRF token each time: compared without it."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, response.get("Content-Type", ""), CSRF_TOKEN.sub("<csrf>", body.decode())
+
+
 # --- the table --------------------------------------------------------------------------------------
 
 
@@ -721,4 +923,149 @@ TABLE: dict[str, Policy] = {
     "propensity-calibration": Policy(api=False, methods=frozenset({GET}), read=Read(may=admin_only, refused=403)),
     "imports:detail": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
     "imports:progress": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
+    # ---------------- alerts ----------------
+    # The caller's own notifications, whichever their role; none of anyone else's.
+    "alerts:notifications": Policy(
+        api=False,
+        methods=frozenset({GET}),
+        read=Read(may=authenticated, rows=Rows(page_rows(r'data-notification="(\d+)"'), notifications_expected)),
+        scope=READS,
+    ),
+    "alerts:notifications-read": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        writes=(
+            Write(
+                POST,
+                may=authenticated,
+                ok=302,
+                state=alerts_state,
+                encoding="form",
+                outcome=leaves(marks_the_callers_notifications_read),
+            ),
+        ),
+    ),
+    "alerts:notification-open": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        targets=notification_targets,
+        writes=(
+            Write(
+                POST,
+                may=owns_it,
+                ok=302,
+                state=alerts_state,
+                encoding="form",
+                outcome=leaves(marks_the_notification_read),
+            ),
+        ),
+    ),
+    # Digests of the pods the caller reads (pods_readable_by), and the caller's own rules.
+    "alerts:subscriptions": Policy(
+        api=False,
+        methods=frozenset({GET}),
+        read=Read(
+            may=authenticated,
+            rows=Rows(page_rows(r'data-digest="([^"]+)"'), pods_expected),
+            check=shows_the_callers_rules_and_rule_pods,
+        ),
+        scope=READS,
+    ),
+    # One's own digest choice is not a change to the pod: whoever reads a pod (CoE members and staff
+    # included) chooses; a pod they do not read answers as a missing one.
+    "alerts:digest-choice": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        targets=pod_targets,
+        writes=tuple(
+            Write(
+                POST,
+                may=reads_pod,
+                ok=302,
+                state=alerts_state,
+                payload=lambda world, role, target, status=status: {"status": status},
+                encoding="form",
+                outcome=leaves(sets_the_callers_digest(status)),
+            )
+            for status in ("subscribed", "paused", "unsubscribed")
+        ),
+    ),
+    # Alerts are set by those who set the pod's targets (pods_targets_editable_by: admins every pod,
+    # leaders the pods they lead); a pod read but not theirs to set answers 403, one not read 404.
+    "alerts:rule-new": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        targets=pod_targets,
+        read=Read(may=sets_targets_of_pod, sees=reads_pod),
+        writes=(
+            Write(
+                POST,
+                may=sets_targets_of_pod,
+                ok=302,
+                state=alerts_state,
+                payload=rule_form,
+                encoding="form",
+                sees=reads_pod,
+                outcome=creates_the_callers_rule,
+            ),
+        ),
+    ),
+    "alerts:rule-action": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        targets=alert_rule_targets,
+        writes=(
+            Write(
+                POST,
+                may=owns_it,
+                ok=302,
+                state=alerts_state,
+                payload=lambda world, role, target: {"action": "pause"},
+                encoding="form",
+                outcome=leaves(sets_the_rule(paused=True)),
+            ),
+            Write(
+                POST,
+                may=owns_it,
+                ok=302,
+                state=alerts_state,
+                payload=lambda world, role, target: {"action": "resume"},
+                encoding="form",
+                outcome=leaves(sets_the_rule(paused=False)),
+            ),
+            Write(
+                POST,
+                may=owns_it,
+                ok=302,
+                state=alerts_state,
+                payload=lambda world, role, target: {"action": "delete"},
+                encoding="form",
+                outcome=leaves(deletes_the_rule),
+            ),
+        ),
+    ),
+    # One click from an email, no sign-in: the signed token is the credential, so anyone holding it
+    # (anonymous included) sees what stops (GET) and stops it (POST) for the token's person; a bad token
+    # answers 400. The page names the token's pod, whatever the caller reads (``scope``: the check
+    # below holds it to that one pod instead).
+    "alerts:unsubscribe": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        targets=unsubscribe_targets,
+        read=Read(may=anyone, missing=frozenset({400}), check=names_only_the_tokens_pod, fingerprint=page_without_csrf),
+        writes=(
+            Write(
+                POST,
+                may=anyone,
+                ok=200,
+                state=alerts_state,
+                encoding="form",
+                missing=lambda role: frozenset({400}),
+                fingerprint=page_without_csrf,
+                outcome=leaves(stops_what_the_token_names),
+            ),
+        ),
+        scope=dict.fromkeys(ROLES, ALL),
+        public=True,
+    ),
 }

@@ -76,6 +76,13 @@ EXCLUDED = {
     "api-docs": "OpenAPI interactive docs",
 }
 
+# Routes the matrix covers that answer without a login, because their credential is in the URL: their
+# policy says ``public=True`` and judges anonymous callers like everyone else (a valid credential is
+# honoured, a bad one refused). test_every_route_has_a_policy keeps this list and the table's equal.
+PUBLIC = {
+    "alerts:unsubscribe": "one-click unsubscribe from an email (RFC 8058): the signed token is the credential",
+}
+
 
 def is_excluded(route: Route) -> bool:
     top = (route.namespace or "").split(":")[0]

@@ -184,7 +184,7 @@ class Matrix:
             self.body(response)
             transaction.set_rollback(True)
         where = f"{method} {url} as {role}"
-        if role == ANONYMOUS:
+        if role == ANONYMOUS and not self.policy.public:
             self.cell("read", where, self.gate_problem(response), unauthorised=is_2xx(response))
         elif read.may(role, None):
             problem = None
@@ -208,8 +208,8 @@ class Matrix:
             url = self.url(target.kwargs, {**read.query, **target.query}, fmt)
             response = self.get(role, url)
             where = f"GET {url} as {role} [{target.label}]"
-            fingerprint = self.fingerprint(response, url)
-            if role == ANONYMOUS:
+            fingerprint = read.fingerprint(response) if read.fingerprint else self.fingerprint(response, url)
+            if role == ANONYMOUS and not self.policy.public:
                 self.cell("read", where, self.gate_problem(response), unauthorised=is_2xx(response))
                 refusals.append((target.label, fingerprint, False))
             elif target.missing:
@@ -227,6 +227,12 @@ class Matrix:
                 if problem is None and read.check:
                     problem = read.check(self.world, role, target, response, self.body(response))
                 self.cell("read", where, problem, unauthorised=bool(leak))
+            elif read.sees is not None and read.sees(role, target):
+                # Seen but not the caller's to open: 403, as the contract says.
+                problem = None
+                if response.status_code != 403:
+                    problem = f"seen, not openable: expected 403, got {self.describe(response)}"
+                self.cell("read", where, problem, unauthorised=is_2xx(response))
             else:
                 # Judged against the missing answers below; a 2xx that differs from them is a leak.
                 refusals.append((target.label, fingerprint, is_2xx(response)))
@@ -308,13 +314,13 @@ class Matrix:
                 problem = (problem + "; " if problem else "") + "but the data changed"
             return problem
 
-        if role == ANONYMOUS:
+        if role == ANONYMOUS and not self.policy.public:
             problem = refused(self.gate_problem(response))
             self.cell("write", where, problem, unauthorised=is_2xx(response), wrote=changed)
             refusals.append((label, fingerprint, False))
         elif target is None:
             if write.may(role, None):
-                self._write_ok(write, role, target, response, changed, where)
+                self._write_ok(write, role, target, response, (before, after), where)
             else:
                 problem = None if response.status_code == write.refused else f"expected {write.refused}"
                 problem = refused(problem and f"{problem}, got {self.describe(response)}")
@@ -326,7 +332,7 @@ class Matrix:
             self.cell("write", where, problem, wrote=changed)
             missing.append((label, fingerprint, False))
         elif write.may(role, target):
-            self._write_ok(write, role, target, response, changed, where)
+            self._write_ok(write, role, target, response, (before, after), where)
         elif write.sees is not None and write.sees(role, target):
             # Seen but not the caller's to change: 403, as the contract says.
             problem = None
@@ -337,13 +343,17 @@ class Matrix:
             self.cell("write", where, refused(None), wrote=changed)
             refusals.append((label, fingerprint, is_2xx(response)))
 
-    def _write_ok(self, write, role, target, response, changed, where):
+    def _write_ok(self, write, role, target, response, states, where):
+        before, after = states
         problem = None
         if response.status_code != write.ok:
             problem = f"may: expected {write.ok}, got {self.describe(response)}"
-        elif not changed:
+        elif write.outcome is not None:
+            # What a permitted write must change, exactly (the caller's own rows, nobody else's).
+            problem = write.outcome(self.world, role, target, before, after)
+        elif before == after:
             problem = "answered success but nothing was written"
-        elif write.check:
+        if problem is None and write.check:
             problem = write.check(self.world, role, target, response)
         self.cell("write", where, problem)
 

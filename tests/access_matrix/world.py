@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from alerts.models import AlertRule, DigestSubscription, Notification
 from metrics.models import RecomputeRequest
 from tests.support.factories import (
     AccountFactory,
@@ -102,6 +103,34 @@ ACTIVITIES = (
     ("C", None),
 )
 
+# Alerts (alerts/): (pod, owner, paused) of every alert rule. Rules are set by those who may set the
+# pod's targets (``SETS_TARGETS``); every owner still reads the rule's pod.
+ALERT_RULES = (
+    ("A", "leader_a", False),
+    ("A", "leader_ab", True),
+    ("B", "leader_ab", False),
+    ("C", "admin", False),
+    ("B", "group_admin", False),
+)
+# (pod, owner, already read) of every in-app notification: "only the caller's own" is checked for
+# people of every kind, each notified about a pod they read.
+NOTIFICATIONS = (
+    ("A", "staff_a", False),
+    ("A", "leader_a", False),
+    ("A", "leader_ab", False),
+    ("B", "leader_ab", False),
+    ("B", "moved_ab", False),
+    ("C", "coe", True),
+    ("C", "admin", False),
+    ("B", "group_admin", False),
+)
+# (pod, person, status) of the digest choices already made (without one, a pod's leaders get its digest).
+DIGEST_CHOICES = (
+    ("A", "staff_a", "subscribed"),
+    ("B", "leader_ab", "paused"),
+    ("C", "coe", "subscribed"),
+)
+
 MISSING_PK = 987_654_321
 MISSING_SLUG = "no-such-pod"
 MISSING_EXTERNAL_ID = "mx-missing"
@@ -123,6 +152,8 @@ class World:
     recomputes: dict = field(default_factory=dict)
     activities: list = field(default_factory=list)  # [(activity, pod letter, logged-by role)]
     imports: list = field(default_factory=list)
+    alert_rules: list = field(default_factory=list)  # [(rule, pod letter, owner role)]
+    notifications: list = field(default_factory=list)  # [(notification, pod letter, owner role)]
 
     def __repr__(self):  # pytest prints the fixtures of a failing test; the rows would drown the message
         return f"World(pods={sorted(self.pods)}, activities={len(self.activities)}, imports={len(self.imports)})"
@@ -143,7 +174,8 @@ class World:
 
 def build_world(users: dict, pods: dict) -> World:
     """One account, contact and fact of each kind per pod, a target and a recomputation per pod,
-    the activities of ``ACTIVITIES`` and, when the model exists, one import."""
+    the activities of ``ACTIVITIES``, the alert rules, notifications and digest choices of
+    ``ALERT_RULES``, ``NOTIFICATIONS`` and ``DIGEST_CHOICES`` and, when the model exists, one import."""
     world = World(users=users, pods=pods)
     now = timezone.now()
     for key, pod in pods.items():
@@ -168,6 +200,29 @@ def build_world(users: dict, pods: dict) -> World:
             occurred_at=now - dt.timedelta(hours=number + 1),
         )
         world.activities.append((activity, key, role))
+    for key, role, paused in ALERT_RULES:
+        if role not in users:  # a world of fewer roles (the API fuzzing's)
+            continue
+        rule = AlertRule.objects.create(
+            owner=users[role], pod=pods[key], metric="lead_volume", grain="month", condition="off_target", paused=paused
+        )
+        world.alert_rules.append((rule, key, role))
+    for number, (key, role, read) in enumerate(NOTIFICATIONS):
+        if role not in users:  # a world of fewer roles (the API fuzzing's)
+            continue
+        notice = Notification.objects.create(
+            user=users[role],
+            pod=pods[key],
+            kind="alert_fired",
+            title=f"{pods[key].name}: matrix alert {number}",
+            url=f"/pods/{pods[key].slug}/",
+            read_at=now if read else None,
+        )
+        world.notifications.append((notice, key, role))
+    for key, role, status in DIGEST_CHOICES:
+        if role not in users:  # a world of fewer roles (the API fuzzing's)
+            continue
+        DigestSubscription.objects.create(user=users[role], pod=pods[key], status=status)
     if ImportJob is not None:
         world.imports.append(
             ImportJob.objects.create(

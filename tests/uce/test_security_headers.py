@@ -89,7 +89,20 @@ def test_the_session_and_csrf_cookies_are_httponly_and_same_site(client, leader_
 
 
 def template_files():
-    return sorted(TEMPLATES.rglob("*.html"))
+    """The templates of pages the site serves under its CSP; emails (``*/email/``) are read by mail clients."""
+    return sorted(path for path in TEMPLATES.rglob("*.html") if "email" not in path.relative_to(TEMPLATES).parts)
+
+
+def email_templates():
+    return sorted(path for path in TEMPLATES.rglob("*.html") if "email" in path.relative_to(TEMPLATES).parts)
+
+
+@pytest.mark.parametrize("path", email_templates(), ids=lambda path: str(path.relative_to(TEMPLATES)))
+def test_emails_carry_no_code(path):
+    """Mail clients drop stylesheets, so emails style inline; they never carry a script or an event handler."""
+    html = path.read_text()
+    assert re.search(r"<script\b", html) is None
+    assert re.search(r"\s(on[a-z]+)=", html) is None and "javascript:" not in html
 
 
 @pytest.mark.parametrize("path", template_files(), ids=lambda path: str(path.relative_to(TEMPLATES)))

@@ -6,11 +6,15 @@ developer's machine.  ``production.py`` removes the defaults that would be unsaf
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from .mail import mail_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("UCE_VAR_DIR", BASE_DIR / "var"))
@@ -52,6 +56,7 @@ INSTALLED_APPS = [
     "pods",
     "jobs",
     "metrics",
+    "alerts",
     "devtools",  # seed_demo and benchmark: public commands (INTERCHANGE.md), so installed everywhere
 ]
 
@@ -84,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.context_processors.notifications",
             ],
         },
     },
@@ -185,6 +191,13 @@ CACHES = {
     )
 }
 
+# --- Mail (uce/settings/mail.py): EMAIL_HOST's SMTP server, else one file per message under var/mail/. ---
+# Sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
+# EMAIL_USE_SSL, EMAIL_TIMEOUT, EMAIL_FILE_PATH and DEFAULT_FROM_EMAIL.
+globals().update(mail_settings(os.environ, VAR_DIR))
+# The absolute base of the links in emails (no request to build them from in a Celery task).
+UCE_SITE_URL = os.environ.get("UCE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- REST framework and OpenAPI ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -242,6 +255,11 @@ UCE_REFRESH_ON_COMMIT = env_bool("UCE_REFRESH_ON_COMMIT", True)
 UCE_REFRESH_PODS_PER_BATCH = int(os.environ.get("UCE_REFRESH_PODS_PER_BATCH", 20))
 # How many workers the nightly rebuild asks to share it (itself included): docs/SCALING.md.
 UCE_REBUILD_WORKERS = max(1, int(os.environ.get("UCE_REBUILD_WORKERS", 4)))
+# The weekly digest (docs/ALERTS.md): weekday 0 = Monday, local time of the pod's zone, HH:MM.
+UCE_DIGEST_WEEKDAY = int(os.environ.get("UCE_DIGEST_WEEKDAY", "0"))
+UCE_DIGEST_TIME = os.environ.get("UCE_DIGEST_TIME", "07:00")
+if not (0 <= UCE_DIGEST_WEEKDAY <= 6 and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", UCE_DIGEST_TIME)):
+    raise ImproperlyConfigured("UCE_DIGEST_WEEKDAY is 0 (Monday) to 6 and UCE_DIGEST_TIME is HH:MM, e.g. 07:00.")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Ticks that wait behind a slow run expire instead of piling up.
@@ -264,6 +282,12 @@ CELERY_BEAT_SCHEDULE = {
     "rebuild-all-metrics-nightly": {
         "task": "metrics.tasks.rebuild_all_metrics",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Each pod's weekly digest goes at UCE_DIGEST_TIME on UCE_DIGEST_WEEKDAY in the pod's zone (alerts/).
+    "send-due-digests": {
+        "task": "alerts.tasks.send_due_digests",
+        "schedule": 900.0,
+        "options": {"expires": 850},
     },
     # After the rebuild: the propensity model learns from the day's won and lost opportunities.
     "refit-propensity-nightly": {

@@ -18,6 +18,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Mail stays in memory (django.core.mail.outbox) whatever EMAIL_HOST the shell has, in real worker processes too
+# (they are not set up by the test runner); the smtp_server fixture (tests/conftest.py) sends it over SMTP.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
 # WhiteNoise looks files up per request instead of scanning STATIC_ROOT (not collected in tests).
 WHITENOISE_AUTOREFRESH = True
 
