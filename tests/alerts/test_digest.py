@@ -15,11 +15,13 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from alerts import services
 from alerts.digest import digest_week, pod_digest
 from alerts.models import DigestDelivery, DigestSubscription
 from alerts.tasks import send_due_digests, send_pod_digest
+from devtools.workers import Worker, choose_broker, producer_on, wait_until
 from pods.models import CenterOfExcellence
 from tests.support.factories import (
     AccountFactory,
@@ -256,3 +258,37 @@ def test_two_workers_sending_the_same_digest_at_once_send_it_once(smtp_server, p
     smtp_server.wait_for(2)
     assert len(smtp_server.messages()) == 2  # every send was acknowledged before the threads ended
     assert DigestDelivery.objects.filter(status="sent").count() == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_given_the_digest_task_twice_mails_each_person_once(
+    smtp_server, tmp_path, pod_a, pod_b, leader_a, staff_a
+):
+    """Over the broker (Redis when it runs, else the embedded one), as a redelivery after a lost ack would."""
+    recipients_world(pod_a, pod_b, leader_a, staff_a)
+    build_week(pod_a, timezone.now().astimezone(NEW_YORK))  # the real clock: the worker reads it too
+    compute()
+    broker = choose_broker(tmp_path)
+    log = tmp_path / "worker.log"
+    worker = Worker(broker, log, extra_env={"UCE_TEST_SMTP_PORT": str(smtp_server.port)})
+
+    def finished():
+        return re.findall(r"send_pod_digest\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log.read_text())
+
+    try:
+        worker.wait_ready()
+        with producer_on(broker):
+            send_pod_digest.delay(pod_a.pk)
+            send_pod_digest.delay(pod_a.pk)
+            wait_until(lambda: len(finished()) == 2, timeout=60, message="both deliveries of the task done")
+    finally:
+        worker.stop()
+    assert sorted(int(sent) for sent in finished()) in ([0, 2], [1, 1])
+    received = smtp_server.wait_for(2)
+    assert sorted(address.addr_spec for message in received for address in message["To"].addresses) == [
+        "leader@example.com",
+        "staff@example.com",
+    ]
+    assert len(smtp_server.messages()) == 2
+    assert DigestDelivery.objects.filter(pod=pod_a, status="sent").count() == 2

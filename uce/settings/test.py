@@ -21,6 +21,12 @@ STORAGES = {
 # Mail stays in memory (django.core.mail.outbox) whatever EMAIL_HOST the shell has, in real worker processes too
 # (they are not set up by the test runner); the smtp_server fixture (tests/conftest.py) sends it over SMTP.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A real worker started by a test that reads the mail it sends gets the test's SMTP server (tests/support/smtp.py).
+if os.environ.get("UCE_TEST_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT = "127.0.0.1", int(os.environ["UCE_TEST_SMTP_PORT"])
+    EMAIL_USE_TLS = EMAIL_USE_SSL = False
+    UCE_SITE_URL = "http://testserver"
 
 # WhiteNoise looks files up per request instead of scanning STATIC_ROOT (not collected in tests).
 WHITENOISE_AUTOREFRESH = True
