@@ -17,7 +17,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
 
 from pods.choices import BuyingJob
-from pods.scoping import may_act_on_pod, pods_readable_by
+from pods.scoping import may_act_on_pod, pods_readable_by, pods_targets_editable_by
 from pods.selectors import pods_with_staffing, staff_count_field
 from uce.htmx import wants_fragment
 
@@ -92,6 +92,8 @@ def dashboard(request, slug):
         "dashboard_url": base_url,
         "freshness": freshness,
         "may_recompute": may_act_on_pod(request.user, pod),
+        # Leaders of the pod and admins set alerts on its figures (alerts/, docs/ALERTS.md).
+        "may_set_alerts": SimpleLazyObject(lambda: pods_targets_editable_by(request.user).filter(pk=pod.pk).exists()),
         # The figures and the engaged accounts are rendered once per version of the data (the cache
         # tags of the template); these are assembled only when that rendering is not cached yet.
         "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),

@@ -225,3 +225,12 @@ def test_notifications_of_a_pod_one_no_longer_reads_are_gone(client, pod_a, lead
     page = page_of(client.get("/alerts/"))
     assert page.find_all(data_notification=True) == [] and page.find_all(data_unread_count=True) == []
     assert client.post(f"/alerts/{notice.pk}/open/").status_code == 404
+
+
+def test_the_dashboard_offers_an_alert_to_those_who_may_set_one(client, pod_a, leader, staff_a):
+    compute()
+    client.force_login(leader)
+    link = page_of(client.get(f"/pods/{pod_a.slug}/")).find(data_set_alert=True)
+    assert link.attrs["href"] == f"/alerts/pods/{pod_a.slug}/rules/new/"
+    client.force_login(staff_a)
+    assert page_of(client.get(f"/pods/{pod_a.slug}/")).find_all(data_set_alert=True) == []
