@@ -1,0 +1,100 @@
+"""Import a Salesforce or HubSpot export: detect its mapping, translate it, run the ordinary import.
+
+The ordinary import (``services.import_file``) does all the checking and writing, so its
+guarantees are this one's; its report is told again in the source's lines and column names.
+"""
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from ..parsing import Progress
+from ..services import ImportResult, import_file
+from .detect import detect, matches
+from .mappings import BUILT_IN, SOURCES, Mapping
+from .translate import Translation, TranslationError, read_header, translate
+
+
+class SourceError(Exception):
+    """The export cannot be imported as asked (unknown source or mapping, no match, another kind)."""
+
+
+@dataclass
+class SourceImport:
+    mapping: Mapping
+    translation: Translation
+    result: ImportResult
+
+
+def known_mappings(source: str | None = None) -> str:
+    """``salesforce-task (Id, Subject, ActivityDate), ...``: the built-ins and the headers that identify them."""
+    return "; ".join(
+        f"{m.name} -> {m.kind} (headers {', '.join(m.identifying)})"
+        for m in BUILT_IN.values()
+        if source is None or m.source == source
+    )
+
+
+def choose_mapping(kind: str, path: Path | str, *, source: str, mapping_name: str | None = None) -> Mapping:
+    """The mapping named, or the one the header identifies; it must be of ``source`` and import as ``kind``."""
+    if source not in SOURCES:
+        raise SourceError(f'Unknown source "{source}"; choose one of {", ".join(SOURCES)}.')
+    if mapping_name is not None:
+        mapping = BUILT_IN.get(mapping_name)
+        if mapping is None or mapping.source != source:
+            raise SourceError(f'Unknown {source} mapping "{mapping_name}"; known: {known_mappings(source)}.')
+    else:
+        try:
+            header = read_header(path)
+        except (UnicodeDecodeError, ValueError, csv.Error) as error:
+            raise SourceError(f"The header row cannot be read: {error}") from None
+        mapping = detect(header, source=source)
+        if mapping is None:
+            found = matches(header, [m for m in BUILT_IN.values() if m.source == source])
+            if found:
+                names = ", ".join(m.name for m in found)
+                raise SourceError(f"The header matches several {source} mappings ({names}); choose one with --mapping.")
+            raise SourceError(
+                f"The header matches no {source} mapping; known: {known_mappings(source)}. "
+                "Choose one with --mapping if the export names its columns differently."
+            )
+    if mapping.kind != kind:
+        raise SourceError(
+            f"The file is read with mapping {mapping.name} ({mapping.description}), which imports {mapping.kind}, "
+            f"not {kind}: run import_csv {mapping.kind} ... instead."
+        )
+    return mapping
+
+
+def import_export(
+    kind: str,
+    path: Path | str,
+    *,
+    source: str,
+    mapping_name: str | None = None,
+    timezone: str | None = None,
+    progress: Progress | None = None,
+) -> SourceImport:
+    """Translate the export at ``path`` and import it as ``kind``: all or nothing.
+
+    Raises :class:`SourceError` or :class:`TranslationError` (nothing written); an import that
+    fails has its report in source lines and columns.
+    """
+    mapping = choose_mapping(kind, path, source=source, mapping_name=mapping_name)
+    with TemporaryDirectory(prefix="uce-source-") as folder:
+        out = Path(folder) / f"{kind}.csv"
+        translation = translate(mapping, path, out, timezone=timezone)
+        result = import_file(kind, out, progress)
+    result.errors = [
+        {
+            **error,
+            "line": translation.source_line(error["line"]),
+            "column": translation.source_column(error["column"]),
+        }
+        for error in result.errors
+    ]
+    return SourceImport(mapping, translation, result)
+
+
+__all__ = ["SourceError", "SourceImport", "TranslationError", "choose_mapping", "import_export", "known_mappings"]
