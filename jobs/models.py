@@ -280,6 +280,10 @@ class ImportJob(models.Model):
     rows_updated = models.PositiveIntegerField(null=True, blank=True)
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
+    # A CRM export imported as it is (jobs/imports/sources/, docs/IMPORT-SOURCES.md); empty: our own format.
+    source = models.CharField(max_length=20, blank=True, choices=[("salesforce", "Salesforce"), ("hubspot", "HubSpot")])
+    mapping = models.CharField(max_length=40, blank=True, help_text="A built-in mapping's name; empty: detected.")
+    source_timezone = models.CharField(max_length=64, blank=True, help_text="IANA zone of times without an offset.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

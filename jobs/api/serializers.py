@@ -212,6 +212,7 @@ class ImportErrorSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     errors = ImportErrorSerializer(many=True, read_only=True, help_text="The first 1000 errors, by line.")
+    source = serializers.CharField(read_only=True, help_text='"salesforce" or "hubspot": a CRM export; "": our format.')
 
     class Meta:
         model = ImportJob
@@ -219,6 +220,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "status",
+            "source",
+            "mapping",
+            "source_timezone",
             "rows_total",
             "rows_processed",
             "rows_created",
@@ -235,3 +239,32 @@ class ImportJobSerializer(serializers.ModelSerializer):
 class ImportUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ImportKind.choices)
     file = serializers.FileField(help_text="UTF-8 CSV with a header row (INTERCHANGE.md).")
+    source = serializers.ChoiceField(
+        choices=["salesforce", "hubspot"],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A Salesforce or HubSpot export imported as it is (docs/IMPORT-SOURCES.md); absent: our format.",
+    )
+    mapping = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text="A built-in mapping's name; absent: detected from the header.",
+    )
+    timezone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=64,
+        help_text="IANA zone of the export's times without an offset.",
+    )
+
+    def validate(self, attrs):
+        from jobs.imports.sources.importing import option_problems
+
+        problems = option_problems(attrs["kind"], attrs["source"], attrs["mapping"], attrs["timezone"].strip())
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs

@@ -222,8 +222,14 @@ class ImportJobViewSet(
         problem = upload_size_problem(upload.validated_data["file"].size)
         if problem:
             raise UploadTooLarge({"file": [problem]})
+        data = upload.validated_data
         import_job = import_start(
-            kind=upload.validated_data["kind"], file=upload.validated_data["file"], created_by=request.user
+            kind=data["kind"],
+            file=data["file"],
+            created_by=request.user,
+            source=data["source"],
+            mapping=data["mapping"],
+            source_timezone=data["timezone"].strip(),
         )
         import_job.refresh_from_db()  # with eager tasks (tests) it has already run
         return Response(serializers.ImportJobSerializer(import_job).data, status=status.HTTP_202_ACCEPTED)

@@ -142,7 +142,7 @@ def run_import(import_job: ImportJob) -> ImportJob:
                 )
 
         try:
-            result = import_file(import_job.kind, import_job.file.path, progress)
+            result = _import(import_job, progress)
         except DatabaseError as error:
             if not isinstance(error, RETRYABLE):
                 mark_failed(import_job.pk, error)
@@ -164,6 +164,27 @@ def run_import(import_job: ImportJob) -> ImportJob:
         )
     import_job.refresh_from_db()
     return import_job
+
+
+def _import(import_job: ImportJob, progress: Progress) -> ImportResult:
+    """Our own CSV, or a CRM export translated first (sources/): a translation that fails is the report."""
+    if not import_job.source:
+        return import_file(import_job.kind, import_job.file.path, progress)
+    from .sources.importing import SourceError, TranslationError, import_export
+
+    try:
+        return import_export(
+            import_job.kind,
+            import_job.file.path,
+            source=import_job.source,
+            mapping_name=import_job.mapping or None,
+            timezone=import_job.source_timezone or None,
+            progress=progress,
+        ).result
+    except SourceError as error:
+        return ImportResult(import_job.kind, errors=[{"line": 1, "column": None, "message": str(error)}], error_count=1)
+    except TranslationError as error:
+        return ImportResult(import_job.kind, errors=[p.as_error() for p in error.problems], error_count=error.count)
 
 
 def mark_failed(import_id: int, error: Exception) -> None:
@@ -191,9 +212,16 @@ def upload_size_problem(size: int | None) -> str | None:
 
 
 @transaction.atomic
-def import_start(*, kind: str, file, created_by) -> ImportJob:
-    """Store an uploaded file as a pending import and have a worker run it once this transaction commits."""
-    import_job = ImportJob.objects.create(kind=kind, file=file, created_by=created_by)
+def import_start(
+    *, kind: str, file, created_by, source: str = "", mapping: str = "", source_timezone: str = ""
+) -> ImportJob:
+    """Store an uploaded file as a pending import and have a worker run it once this transaction commits.
+
+    ``source`` (with an optional ``mapping`` and ``source_timezone``): a Salesforce or HubSpot export, translated
+    on the worker before the import (docs/IMPORT-SOURCES.md)."""
+    import_job = ImportJob.objects.create(
+        kind=kind, file=file, created_by=created_by, source=source, mapping=mapping, source_timezone=source_timezone
+    )
 
     def enqueue():
         from ..tasks import run_import as run_import_task  # the task module imports this one

@@ -43,8 +43,14 @@ def kind_columns():
 def import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         import_job = import_start(
-            kind=form.cleaned_data["kind"], file=form.cleaned_data["file"], created_by=request.user
+            kind=data["kind"],
+            file=data["file"],
+            created_by=request.user,
+            source=data["source"],
+            mapping=data["mapping"],
+            source_timezone=data["timezone"].strip(),
         )
         return redirect(reverse("imports:detail", args=[import_job.pk]))
     context = {

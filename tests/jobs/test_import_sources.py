@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from jobs.imports.sources.detect import detect
 from jobs.imports.sources.mappings import BUILT_IN
 from jobs.imports.sources.translate import TranslationError, translate
-from jobs.models import Activity, Lead, Opportunity, SupportTicket
+from jobs.models import Activity, ImportJob, Lead, Opportunity, SupportTicket
 from tests.jobs.imports.conftest import table_dump
 from tests.support.factories import AccountFactory, PodFactory
 
@@ -359,3 +359,79 @@ def test_without_source_the_command_behaves_as_before(tmp_path):
     message, report = fails("opportunities", EXAMPLES / "salesforce-case.csv")
     assert "Nothing was imported" in message
     assert report.startswith("line 1")
+
+
+# ---------- the same through the import page and POST /api/imports/ (run on a worker: eager here) ----------
+
+
+def upload_of(name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, (EXAMPLES / name).read_bytes(), content_type="text/csv")
+
+
+def test_the_import_page_takes_an_export_as_it_is(client, admin_user, django_capture_on_commit_callbacks):
+    client.force_login(admin_user)
+    body = {"kind": "opportunities", "source": "hubspot", "timezone": "America/Los_Angeles"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/imports/", {**body, "file": upload_of("hubspot-deals.csv")})
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.status, job.source, job.mapping, job.source_timezone) == (
+        "succeeded",
+        "hubspot",
+        "",
+        "America/Los_Angeles",
+    )
+    assert set(Opportunity.objects.values_list("external_id", flat=True)) == {
+        row["Record ID"] for row in sample("hubspot-deals.csv")
+    }
+    detail = client.get(response["Location"]).content.decode()
+    assert (
+        "HubSpot export, mapping detected from its header; times without an offset read in America/Los_Angeles"
+        in detail
+    )
+
+
+def test_the_page_refuses_bad_source_options_before_anything_is_stored(client, admin_user):
+    client.force_login(admin_user)
+    cases = [
+        ({"source": "hubspot", "timezone": "Mars/Olympus"}, "timezone", "is not an IANA time zone"),
+        ({"source": "hubspot", "mapping": "salesforce-task"}, "mapping", "Unknown hubspot mapping"),
+        ({"source": "salesforce", "mapping": "salesforce-task"}, "mapping", "imports activities, not opportunities"),
+        ({"mapping": "hubspot-deal"}, "mapping", "choose its source too"),
+    ]
+    for options, field, message in cases:
+        response = client.post(
+            "/imports/", {"kind": "opportunities", **options, "file": upload_of("hubspot-deals.csv")}
+        )
+        page = response.content.decode()
+        assert response.status_code == 200 and message in page, (options, field)
+    assert not ImportJob.objects.exists()
+
+
+def test_the_api_takes_an_export_and_reports_its_problems_in_the_sources_terms(
+    admin_user, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/imports/",
+            {"kind": "opportunities", "source": "hubspot", "file": upload_of("hubspot-deals.csv")},
+            format="multipart",
+        )
+    assert response.status_code == 202
+    body = api.get(f"/api/imports/{response.json()['id']}/").json()
+    assert body["status"] == "failed" and body["source"] == "hubspot" and body["source_timezone"] == ""
+    assert {error["column"] for error in body["errors"]} == {"Create Date", "Close Date"}  # no --timezone given
+    assert all("has no UTC offset" in error["message"] for error in body["errors"])
+    assert not Opportunity.objects.exists()
+    refused = api.post(
+        "/api/imports/",
+        {"kind": "opportunities", "source": "hubspot", "timezone": "Nowhere", "file": upload_of("hubspot-deals.csv")},
+        format="multipart",
+    )
+    assert refused.status_code == 400 and "timezone" in refused.json()

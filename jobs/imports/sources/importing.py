@@ -5,6 +5,7 @@ guarantees are this one's; its report is told again in the source's lines and co
 """
 
 import csv
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -34,6 +35,35 @@ def known_mappings(source: str | None = None) -> str:
         for m in BUILT_IN.values()
         if source is None or m.source == source
     )
+
+
+def option_problems(kind: str, source: str, mapping_name: str, timezone: str) -> dict[str, str]:
+    """What is wrong with an upload's source options, by field (the upload form and ``POST /api/imports/``).
+
+    Only what can be told without reading the file: the header is read on the worker, whose report says
+    when it matches no mapping."""
+    problems = {}
+    if not source:
+        if mapping_name:
+            problems["mapping"] = "A mapping reads a CRM export: choose its source too."
+        if timezone:
+            problems["timezone"] = "A time zone reads a CRM export's times: choose its source too."
+        return problems
+    if source not in SOURCES:
+        problems["source"] = f'Unknown source "{source}"; choose one of {", ".join(SOURCES)}.'
+        return problems
+    if mapping_name:
+        mapping = BUILT_IN.get(mapping_name)
+        if mapping is None or mapping.source != source:
+            problems["mapping"] = f'Unknown {source} mapping "{mapping_name}"; known: {known_mappings(source)}.'
+        elif mapping.kind != kind:
+            problems["mapping"] = f"Mapping {mapping.name} imports {mapping.kind}, not {kind}."
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            problems["timezone"] = f'"{timezone}" is not an IANA time zone (e.g. America/New_York).'
+    return problems
 
 
 def choose_mapping(kind: str, path: Path | str, *, source: str, mapping_name: str | None = None) -> Mapping:
@@ -97,4 +127,12 @@ def import_export(
     return SourceImport(mapping, translation, result)
 
 
-__all__ = ["SourceError", "SourceImport", "TranslationError", "choose_mapping", "import_export", "known_mappings"]
+__all__ = [
+    "option_problems",
+    "SourceError",
+    "SourceImport",
+    "TranslationError",
+    "choose_mapping",
+    "import_export",
+    "known_mappings",
+]

@@ -379,8 +379,8 @@ def _row(mapping, tables, index, header, fields, line, zone, problems, needs_zon
                 problems.add(
                     line,
                     column,
-                    f'"{cell}" has no UTC offset: give the time zone of the export with --timezone '
-                    "(an IANA name such as America/New_York); it is never guessed.",
+                    f'"{cell}" has no UTC offset: give the time zone of the export (--timezone, or "Time zone '
+                    'of the export" on the import page; an IANA name such as America/New_York): it is never guessed.',
                 )
             values[f.target] = ""
         except ValueError as error:
