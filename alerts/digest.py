@@ -16,7 +16,7 @@ from django.utils import timezone
 from metrics import propensity
 from metrics.choices import Grain, TargetStatus
 from metrics.dashboard.drilldowns import bounds_of, engaged_accounts_without_lead
-from metrics.dashboard.kpis import Kpi, PodDashboard, pod_dashboard
+from metrics.dashboard.kpis import Kpi, pod_dashboard
 from metrics.dashboard.state import DashboardState
 from metrics.periods import period_start, shift
 from metrics.templatetags.metric_format import format_number
@@ -84,7 +84,7 @@ def absolute(path: str) -> str:
     return settings.UCE_SITE_URL.rstrip("/") + path
 
 
-def _line(kpi: Kpi, board: PodDashboard, *, change: float | None = None) -> Line:
+def _line(kpi: Kpi, *, change: float | None = None) -> Line:
     unit = kpi.metric.unit
     if change is None:
         versus = f"target {format_number(kpi.target, unit)}" if kpi.target is not None else ""
@@ -119,9 +119,9 @@ def pod_digest(pod: Pod, week_start: dt.date, *, now: dt.datetime | None = None)
     )
     for kpi in board.kpis.values():
         if kpi.status == TargetStatus.RED:
-            digest.off_target.append(_line(kpi, board))
+            digest.off_target.append(_line(kpi))
         elif kpi.status == TargetStatus.AMBER:
-            digest.amber.append(_line(kpi, board))
+            digest.amber.append(_line(kpi))
     movers = []
     for key, kpi in board.kpis.items():
         change = relative_change(kpi.value, kpi.comparison_value)
@@ -129,7 +129,7 @@ def pod_digest(pod: Pod, week_start: dt.date, *, now: dt.datetime | None = None)
             continue
         if events_behind(key, board.current_metrics, board.comparison_metrics) < MOVER_MIN_EVENTS:
             continue
-        movers.append(_line(kpi, board, change=change))
+        movers.append(_line(kpi, change=change))
     movers.sort(key=lambda line: (-abs(line.change), line.label))
     digest.movers = movers[:MOVERS_SHOWN]
     rows = list(

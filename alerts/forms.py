@@ -58,13 +58,6 @@ class AlertRuleForm(forms.ModelForm):
             data["change_pct"], data["periods"], data["min_events"] = None, None, 0
         return data
 
-    @property
-    def first_error_id(self) -> str | None:
-        for name in self.fields:
-            if name in self.errors:
-                return self[name].auto_id
-        return "rule-form-errors" if self.errors else None
-
 
 class DigestChoiceForm(forms.Form):
     status = forms.ChoiceField(choices=DigestStatus.choices)

@@ -22,12 +22,12 @@ from .models import DigestDelivery, DigestSubscription
 logger = logging.getLogger(__name__)
 
 
-def digest_status(user, pod: Pod) -> str:
-    """subscribed | paused | unsubscribed: the person's row, else subscribed for a leader of the pod."""
-    row = DigestSubscription.objects.filter(user=user, pod=pod).first()
-    if row is not None:
-        return row.status
-    return DigestStatus.SUBSCRIBED if pod.leaders.filter(pk=user.pk).exists() else DigestStatus.UNSUBSCRIBED
+def digest_statuses(user, pods) -> dict[int, str]:
+    """``{pod id: subscribed | paused | unsubscribed}``: the person's choice, else subscribed for a pod they lead."""
+    chosen = dict(DigestSubscription.objects.filter(user=user).values_list("pod_id", "status"))
+    led = set(user.led_pods.values_list("pk", flat=True))
+    default = {True: DigestStatus.SUBSCRIBED, False: DigestStatus.UNSUBSCRIBED}
+    return {pod.pk: chosen.get(pod.pk, default[pod.pk in led]) for pod in pods}
 
 
 def set_digest_status(user, pod: Pod, status: str) -> None:

@@ -62,16 +62,9 @@ def notifications_read(request):
 @require_safe
 def subscriptions(request):
     pods = list(pods_readable_by(request.user).order_by("name"))
-    chosen = {row.pod_id: row.status for row in request.user.digest_subscriptions.all()}
-    led = set(request.user.led_pods.values_list("pk", flat=True))
-    digests = [
-        {
-            "pod": pod,
-            "status": chosen.get(pod.pk, DigestStatus.SUBSCRIBED if pod.pk in led else DigestStatus.UNSUBSCRIBED),
-            "default": pod.pk not in chosen,
-        }
-        for pod in pods
-    ]
+    statuses = services.digest_statuses(request.user, pods)
+    chosen = set(request.user.digest_subscriptions.values_list("pod_id", flat=True))
+    digests = [{"pod": pod, "status": statuses[pod.pk], "default": pod.pk not in chosen} for pod in pods]
     readable = {pod.pk for pod in pods}
     rules = [
         rule for rule in AlertRule.objects.filter(owner=request.user).select_related("pod") if rule.pod_id in readable

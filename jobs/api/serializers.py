@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 
 from jobs import services
+from jobs.imports.sources.importing import option_problems
 from jobs.models import Activity, AdoptionReading, ImportJob, ImportKind, Lead, Opportunity, Order, SupportTicket
 from jobs.selectors import accounts_loggable_by, contacts_loggable_by
 from pods.models import Account, Contact
@@ -262,8 +263,6 @@ class ImportUploadSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        from jobs.imports.sources.importing import option_problems
-
         problems = option_problems(attrs["kind"], attrs["source"], attrs["mapping"], attrs["timezone"].strip())
         if problems:
             raise serializers.ValidationError(problems)

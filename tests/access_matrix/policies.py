@@ -1014,34 +1014,21 @@ TABLE: dict[str, Policy] = {
         api=False,
         methods=frozenset({POST}),
         targets=alert_rule_targets,
-        writes=(
+        writes=tuple(
             Write(
                 POST,
                 may=owns_it,
                 ok=302,
                 state=alerts_state,
-                payload=lambda world, role, target: {"action": "pause"},
+                payload=lambda world, role, target, action=action: {"action": action},
                 encoding="form",
-                outcome=leaves(sets_the_rule(paused=True)),
-            ),
-            Write(
-                POST,
-                may=owns_it,
-                ok=302,
-                state=alerts_state,
-                payload=lambda world, role, target: {"action": "resume"},
-                encoding="form",
-                outcome=leaves(sets_the_rule(paused=False)),
-            ),
-            Write(
-                POST,
-                may=owns_it,
-                ok=302,
-                state=alerts_state,
-                payload=lambda world, role, target: {"action": "delete"},
-                encoding="form",
-                outcome=leaves(deletes_the_rule),
-            ),
+                outcome=leaves(outcome),
+            )
+            for action, outcome in (
+                ("pause", sets_the_rule(paused=True)),
+                ("resume", sets_the_rule(paused=False)),
+                ("delete", deletes_the_rule),
+            )
         ),
     ),
     # One click from an email, no sign-in: the signed token is the credential, so anyone holding it

@@ -102,11 +102,10 @@ def test_a_move_counts_like_for_like_and_needs_its_minimum_volume(pod_a, leader)
         )
 
     fires = rule(abs(change) - 5, 10)  # 75%: 10 events behind (the larger period)
-    too_big = rule(abs(change) + 5, 0)  # 85%: only a whole-month comparison would reach it
-    too_few = rule(abs(change) - 5, 11)
+    rule(abs(change) + 5, 0)  # 85%: only a whole-month comparison would reach it
+    rule(abs(change) - 5, 11)  # one event more than the 10 behind it
     evaluate_pod(pod_a)
     assert set(AlertEvent.objects.values_list("rule", flat=True)) == {fires.pk}
-    assert too_big.pk and too_few.pk
     assert "-80.0%" in AlertEvent.objects.get(rule=fires).detail
 
 
@@ -124,11 +123,10 @@ def test_stays_red_needs_k_red_periods_in_a_row(pod_a, leader):
         )
 
     three = rule("lead_volume", 3)
-    four = rule("lead_volume", 4)  # the week before those has no target: not red
-    tickets = rule("tickets_opened", 3)  # two targeted weeks only
+    rule("lead_volume", 4)  # the week before those has no target: not red
+    rule("tickets_opened", 3)  # two targeted weeks only
     evaluate_pod(pod_a)
     assert set(AlertEvent.objects.values_list("rule", flat=True)) == {three.pk}
-    assert four.pk and tickets.pk
 
 
 def test_a_person_moved_off_the_pod_stops_hearing_its_alerts(pod_a, leader):
