@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from pods.scoping import is_uce_admin
 
-from .models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SupportTicket
+from .models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SavedMapping, SupportTicket
 
 
 class FactAdmin(admin.ModelAdmin):
@@ -159,3 +159,27 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SavedMapping)
+class SavedMappingAdmin(admin.ModelAdmin):
+    """Saved CRM mappings are edited on their own page (/imports/mappings/), which checks every value."""
+
+    list_display = ("name", "based_on", "description", "updated_at", "created_by")
+    search_fields = ("name", "description", "based_on")
+    readonly_fields = ("name", "based_on", "description", "definition", "created_by", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_module_permission(self, request):
+        return is_uce_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_uce_admin(request.user)
+
+    def view_on_site(self, obj):
+        return f"/imports/mappings/{obj.name}/"

@@ -257,6 +257,8 @@ class ImportStatus(models.TextChoices):
 
     PENDING = "pending", "Waiting"
     RUNNING = "running", "Importing"
+    # A preview asked for (``preview``): checked through, nothing written, waiting for the admin's go-ahead.
+    CHECKED = "checked", "Checked, waiting for confirmation"
     SUCCEEDED = "succeeded", "Imported"
     FAILED = "failed", "Failed"
 
@@ -282,8 +284,13 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     # A CRM export imported as it is (jobs/imports/sources/, docs/IMPORT-SOURCES.md); empty: our own format.
     source = models.CharField(max_length=20, blank=True, choices=[("salesforce", "Salesforce"), ("hubspot", "HubSpot")])
-    mapping = models.CharField(max_length=40, blank=True, help_text="A built-in mapping's name; empty: detected.")
+    mapping = models.CharField(max_length=64, blank=True, help_text="A mapping's name; empty: detected.")
     source_timezone = models.CharField(max_length=64, blank=True, help_text="IANA zone of times without an offset.")
+    # Preview first: the file is checked through and its first rows shown as they would be stored, nothing written,
+    # until the admin confirms (``confirmed_at``); then it is imported as any other.
+    preview = models.BooleanField(default=False)
+    preview_rows = models.JSONField(default=dict, blank=True, help_text='{"columns": [...], "rows": [[...], ...]}')
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -315,6 +322,20 @@ class ImportJob(models.Model):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
+    def is_dry_run(self) -> bool:
+        """Running it now checks and previews only: a preview was asked for and not yet confirmed."""
+        return self.preview and self.confirmed_at is None
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        return self.status == self.Status.CHECKED
+
+    @property
+    def is_moving(self) -> bool:
+        """Whether a worker has it (or will shortly): the page keeps polling its progress."""
+        return not self.is_finished and not self.awaits_confirmation
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.SUCCEEDED:
             return 100
@@ -325,3 +346,28 @@ class ImportJob(models.Model):
         if self.rows_total is None or self.rows_created is None or self.rows_updated is None:
             return None
         return self.rows_total - self.rows_created - self.rows_updated
+
+
+class SavedMapping(models.Model):
+    """An admin's own mapping of a CRM export: a copy of a built-in with its columns, translations and defaults edited.
+
+    ``definition`` holds what differs from nothing: the whole editable part (docs/IMPORT-SOURCES.md "Saved
+    mappings"), read by ``jobs/imports/sources/saved.py``, which also checks it before it is saved.
+    """
+
+    name = models.SlugField(max_length=64, unique=True, help_text="Lower-case letters, digits and hyphens.")
+    based_on = models.CharField(max_length=64, help_text="The built-in mapping it was copied from.")
+    description = models.CharField(max_length=200, blank=True)
+    definition = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "saved import mapping"
+
+    def __str__(self):
+        return self.name

@@ -30,7 +30,7 @@ def run_import(self, import_id: int):
     "running" is re-sent by hand with ``run_import.delay(id)``.)
     """
     import_job = ImportJob.objects.filter(pk=import_id).first()
-    if import_job is None or import_job.is_finished:
+    if import_job is None or import_job.is_finished or import_job.awaits_confirmation:
         return
     try:
         run_import_service(import_job)

@@ -224,6 +224,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "source",
             "mapping",
             "source_timezone",
+            "preview",
+            "preview_rows",
+            "confirmed_at",
             "rows_total",
             "rows_processed",
             "rows_created",
@@ -251,8 +254,8 @@ class ImportUploadSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=40,
-        help_text="A built-in mapping's name; absent: detected from the header.",
+        max_length=64,
+        help_text="A built-in or saved mapping's name; absent: detected from the header.",
     )
     timezone = serializers.CharField(
         required=False,
@@ -260,6 +263,12 @@ class ImportUploadSerializer(serializers.Serializer):
         default="",
         max_length=64,
         help_text="IANA zone of the export's times without an offset.",
+    )
+    preview = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Check the file and keep its first rows as they would be stored, writing nothing, until "
+        "POST /api/imports/{id}/confirm/ (status checked). Absent: imported at once, as before.",
     )
 
     def validate(self, attrs):

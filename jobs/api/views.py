@@ -6,13 +6,20 @@ not log answers 403 to a change.
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from jobs import filtersets, selectors, services
 from jobs.imports.selectors import imports_visible_to
-from jobs.imports.services import import_start, max_upload_bytes, upload_size_problem
+from jobs.imports.services import (
+    NotAwaitingConfirmation,
+    import_confirm,
+    import_start,
+    max_upload_bytes,
+    upload_size_problem,
+)
 from jobs.models import Activity, AdoptionReading, ImportJob, Lead, Opportunity, Order, SupportTicket
 from pods.models import Account, Contact
 from pods.scoping import is_uce_admin
@@ -230,6 +237,27 @@ class ImportJobViewSet(
             source=data["source"],
             mapping=data["mapping"],
             source_timezone=data["timezone"].strip(),
+            preview=data["preview"],
         )
         import_job.refresh_from_db()  # with eager tasks (tests) it has already run
+        return Response(serializers.ImportJobSerializer(import_job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Confirm a checked preview: a worker imports the file as the preview read it",
+        request=None,
+        responses={
+            202: serializers.ImportJobSerializer,
+            403: OpenApiResponse(description="Not an admin."),
+            404: OpenApiResponse(description="No such import, or not an admin."),
+            409: OpenApiResponse(description="The import is not a checked preview waiting for confirmation."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        import_job = self.get_object()
+        try:
+            import_confirm(import_job.pk)
+        except NotAwaitingConfirmation as refused:
+            return Response({"detail": str(refused)}, status=status.HTTP_409_CONFLICT)
+        import_job.refresh_from_db()
         return Response(serializers.ImportJobSerializer(import_job).data, status=status.HTTP_202_ACCEPTED)

@@ -4,8 +4,8 @@ from django import forms
 
 from ..models import ImportKind
 from .services import upload_size_problem
+from .sources import saved
 from .sources.importing import option_problems
-from .sources.mappings import BUILT_IN
 
 
 class ImportUploadForm(forms.Form):
@@ -21,12 +21,7 @@ class ImportUploadForm(forms.Form):
         required=False,
         label="Format",
     )
-    mapping = forms.ChoiceField(
-        choices=[("", "Detect from the header row")]
-        + [(m.name, f"{m.name} — {m.description}") for m in BUILT_IN.values()],
-        required=False,
-        label="Mapping",
-    )
+    mapping = forms.ChoiceField(choices=[], required=False, label="Mapping")
     timezone = forms.CharField(
         max_length=64,
         required=False,
@@ -35,6 +30,20 @@ class ImportUploadForm(forms.Form):
         "America/New_York. Never guessed.",
     )
 
+    preview = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Check the file and show a preview before anything is written",
+        help_text="The worker checks every row and shows the first ones as they will be stored; you then confirm. "
+        "Always done for a CRM export.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mapping"].choices = [("", "Detect from the header row")] + [
+            (m.name, f"{m.name} — {m.description}") for m in saved.available()
+        ]
+
     def clean(self):
         data = super().clean()
         if data.get("kind"):
@@ -42,6 +51,8 @@ class ImportUploadForm(forms.Form):
                 data["kind"], data.get("source", ""), data.get("mapping", ""), data.get("timezone", "").strip()
             ).items():
                 self.add_error(name, message)
+        if data.get("source"):
+            data["preview"] = True  # a CRM export is always shown as it will be stored before it is written
         return data
 
     def clean_file(self):

@@ -8,6 +8,7 @@ two imports of the same file at once cannot race each other's writes.
 """
 
 import contextlib
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ class ImportResult:
     updated: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
+    # A dry run's first rows as they would be stored: {"columns": [...], "rows": [[...], ...], "lines": [...]}.
+    preview: dict[str, Any] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -76,8 +79,37 @@ def format_error(error: dict[str, Any]) -> str:
     return f"{where}: {error['message']}"
 
 
-def import_file(kind: str, path: Path | str, progress: Progress | None = None) -> ImportResult:
-    """Import the CSV file at ``path`` as ``kind``, synchronously; all or nothing."""
+PREVIEW_ROWS = 10
+
+
+class _RolledBack(Exception):  # noqa: N818
+    """Raised inside a dry run's transaction so that nothing it wrote is kept."""
+
+
+def first_rows(path: Path | str, count: int = PREVIEW_ROWS) -> dict[str, Any]:
+    """The header and first ``count`` data rows of a CSV file of ours, with their line numbers."""
+    with open(path, encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        columns = next(reader, [])
+        rows, lines = [], []
+        line = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(line)
+                if len(rows) == count:
+                    break
+            line = reader.line_num + 1
+    return {"columns": columns, "rows": rows, "lines": lines}
+
+
+def import_file(
+    kind: str, path: Path | str, progress: Progress | None = None, *, dry_run: bool = False
+) -> ImportResult:
+    """Import the CSV file at ``path`` as ``kind``, synchronously; all or nothing.
+
+    ``dry_run``: check and write it all the same, then roll the writes back: the report, and the rows that would be
+    new or updated, without a change (a preview)."""
     spec = CSV_KINDS[kind]
     path = Path(path)
     try:
@@ -86,8 +118,12 @@ def import_file(kind: str, path: Path | str, progress: Progress | None = None) -
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [KIND_LOCK, ImportKind.values.index(kind)])
             written = loading.load(spec, path, header, progress)
+            if dry_run:
+                raise _RolledBack
     except ImportRejected as rejected:
         return ImportResult(kind, rejected.rows, errors=rejected.log.errors, error_count=rejected.log.count)
+    except _RolledBack:
+        pass
     return ImportResult(kind, written.read, created=written.created, updated=written.updated)
 
 
@@ -118,8 +154,9 @@ def run_import(import_job: ImportJob) -> ImportJob:
     jobs = ImportJob.objects.filter(pk=import_job.pk)
     with _claimed(import_job.pk):
         import_job.refresh_from_db()
-        if import_job.is_finished:
+        if import_job.is_finished or import_job.awaits_confirmation:
             return import_job
+        dry_run = import_job.is_dry_run
         jobs.update(
             status=ImportJob.Status.RUNNING,
             started_at=timezone.now(),
@@ -142,7 +179,7 @@ def run_import(import_job: ImportJob) -> ImportJob:
                 )
 
         try:
-            result = _import(import_job, progress)
+            result, used = _import(import_job, progress, dry_run=dry_run)
         except DatabaseError as error:
             if not isinstance(error, RETRYABLE):
                 mark_failed(import_job.pk, error)
@@ -152,39 +189,60 @@ def run_import(import_job: ImportJob) -> ImportJob:
             raise
         finally:
             progress_connection.close()
+        if not result.succeeded:
+            outcome = ImportJob.Status.FAILED
+        else:
+            outcome = ImportJob.Status.CHECKED if dry_run else ImportJob.Status.SUCCEEDED
         jobs.update(
-            status=ImportJob.Status.SUCCEEDED if result.succeeded else ImportJob.Status.FAILED,
+            **used,
+            status=outcome,
+            preview_rows=result.preview if dry_run else import_job.preview_rows,
             rows_total=result.rows,
             rows_processed=result.rows or 0,  # every row was read, whichever way it went
             rows_created=result.created if result.succeeded else None,
             rows_updated=result.updated if result.succeeded else None,
             errors=result.errors,
             error_count=result.error_count,
-            finished_at=timezone.now(),
+            finished_at=None if outcome == ImportJob.Status.CHECKED else timezone.now(),
         )
     import_job.refresh_from_db()
     return import_job
 
 
-def _import(import_job: ImportJob, progress: Progress) -> ImportResult:
-    """Our own CSV, or a CRM export translated first (sources/): a translation that fails is the report."""
+def _import(import_job: ImportJob, progress: Progress, *, dry_run: bool) -> tuple[ImportResult, dict[str, str]]:
+    """Our own CSV, or a CRM export translated first (sources/): a translation that fails is the report.
+
+    Returns the result and what was used to read an export (the mapping detected, the zone it gave), so that the
+    import confirmed after a preview reads the file exactly as the preview did."""
     if not import_job.source:
-        return import_file(import_job.kind, import_job.file.path, progress)
+        result = import_file(import_job.kind, import_job.file.path, progress, dry_run=dry_run)
+        if dry_run:
+            result.preview = first_rows(import_job.file.path)
+        return result, {}
     from .sources.importing import SourceError, TranslationError, import_export
 
     try:
-        return import_export(
+        done = import_export(
             import_job.kind,
             import_job.file.path,
             source=import_job.source,
             mapping_name=import_job.mapping or None,
             timezone=import_job.source_timezone or None,
             progress=progress,
-        ).result
+            dry_run=dry_run,
+        )
     except SourceError as error:
-        return ImportResult(import_job.kind, errors=[{"line": 1, "column": None, "message": str(error)}], error_count=1)
+        result = ImportResult(
+            import_job.kind, errors=[{"line": 1, "column": None, "message": str(error)}], error_count=1
+        )
+        return result, {}
     except TranslationError as error:
-        return ImportResult(import_job.kind, errors=[p.as_error() for p in error.problems], error_count=error.count)
+        result = ImportResult(import_job.kind, errors=[p.as_error() for p in error.problems], error_count=error.count)
+        return result, {}
+    used = {"mapping": done.mapping.name}
+    if not import_job.source_timezone and done.mapping.timezone:
+        used["source_timezone"] = done.mapping.timezone
+    return done.result, used
 
 
 def mark_failed(import_id: int, error: Exception) -> None:
@@ -211,23 +269,57 @@ def upload_size_problem(size: int | None) -> str | None:
     return None
 
 
+def _enqueue_on_commit(import_id: int) -> None:
+    def enqueue():
+        from ..tasks import run_import as run_import_task  # the task module imports this one
+
+        run_import_task.delay(import_id)
+
+    # robust: a broker outage must not fail the upload; beat re-sends pending imports.
+    transaction.on_commit(enqueue, robust=True)
+
+
 @transaction.atomic
 def import_start(
-    *, kind: str, file, created_by, source: str = "", mapping: str = "", source_timezone: str = ""
+    *,
+    kind: str,
+    file,
+    created_by,
+    source: str = "",
+    mapping: str = "",
+    source_timezone: str = "",
+    preview: bool = False,
 ) -> ImportJob:
     """Store an uploaded file as a pending import and have a worker run it once this transaction commits.
 
     ``source`` (with an optional ``mapping`` and ``source_timezone``): a Salesforce or HubSpot export, translated
-    on the worker before the import (docs/IMPORT-SOURCES.md)."""
+    on the worker before the import (docs/IMPORT-SOURCES.md).  ``preview``: the worker checks it through and
+    keeps its first rows as they would be stored, writing nothing, until :func:`import_confirm`."""
     import_job = ImportJob.objects.create(
-        kind=kind, file=file, created_by=created_by, source=source, mapping=mapping, source_timezone=source_timezone
+        kind=kind,
+        file=file,
+        created_by=created_by,
+        source=source,
+        mapping=mapping,
+        source_timezone=source_timezone,
+        preview=preview,
     )
+    _enqueue_on_commit(import_job.pk)
+    return import_job
 
-    def enqueue():
-        from ..tasks import run_import as run_import_task  # the task module imports this one
 
-        run_import_task.delay(import_job.pk)
+class NotAwaitingConfirmation(Exception):  # noqa: N818
+    """Only a checked preview can be confirmed (not one still being checked, failed, or already confirmed)."""
 
-    # robust: a broker outage must not fail the upload; beat re-sends pending imports.
-    transaction.on_commit(enqueue, robust=True)
+
+@transaction.atomic
+def import_confirm(import_id: int) -> ImportJob:
+    """The admin's go-ahead after a preview: the same file, read the same way, is imported for real on a worker."""
+    import_job = ImportJob.objects.select_for_update().get(pk=import_id)
+    if not import_job.awaits_confirmation:
+        raise NotAwaitingConfirmation(f"Import {import_id} is {import_job.get_status_display().lower()}.")
+    import_job.confirmed_at = timezone.now()
+    import_job.status = ImportJob.Status.PENDING
+    import_job.save(update_fields=["confirmed_at", "status"])
+    _enqueue_on_commit(import_job.pk)
     return import_job

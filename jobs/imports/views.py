@@ -6,8 +6,10 @@ object outside their scope).
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
@@ -17,7 +19,8 @@ from pods.scoping import is_uce_admin
 from .forms import ImportUploadForm
 from .schema import CSV_KINDS
 from .selectors import imports_visible_to
-from .services import import_start, max_upload_bytes
+from .services import NotAwaitingConfirmation, import_start, max_upload_bytes
+from .services import import_confirm as confirm_import
 
 RECENT_IMPORTS = 10
 
@@ -28,6 +31,19 @@ def uce_admin_required(view):
     def wrapped(request, *args, **kwargs):
         if not is_uce_admin(request.user):
             raise PermissionDenied("Only admins may import data.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def uce_admin_object(view):
+    """An admin's page about one object (an import, a mapping): anyone else is answered as if it did not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_uce_admin(request.user):
+            raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -51,6 +67,7 @@ def import_upload(request):
             source=data["source"],
             mapping=data["mapping"],
             source_timezone=data["timezone"].strip(),
+            preview=data["preview"],
         )
         return redirect(reverse("imports:detail", args=[import_job.pk]))
     context = {
@@ -75,3 +92,15 @@ def import_progress(request, pk):
     """The progress partial the detail page polls every second until the import has finished."""
     import_job = get_object_or_404(imports_visible_to(request.user), pk=pk)
     return render(request, "jobs/import_detail.html#progress", {"import_job": import_job})
+
+
+@uce_admin_object
+@require_http_methods(["POST"])
+def import_confirm(request, pk):
+    """The go-ahead after a preview: import the file, read as the preview read it."""
+    import_job = get_object_or_404(imports_visible_to(request.user), pk=pk)
+    try:
+        confirm_import(import_job.pk)
+    except NotAwaitingConfirmation as refused:
+        messages.error(request, f"This import cannot be confirmed: {refused}")
+    return redirect(reverse("imports:detail", args=[import_job.pk]))

@@ -54,6 +54,7 @@ from .world import (
     SEES,
     SETS_TARGETS,
     ImportJob,
+    SavedMapping,
     World,
 )
 
@@ -226,6 +227,26 @@ def activity_targets(world: World) -> list[Target]:
 def import_targets(world: World) -> list[Target]:
     return [Target(f"import {job.pk}", {"pk": job.pk}, obj=job) for job in world.imports] + [
         Target("missing import", {"pk": MISSING_PK}, missing=True)
+    ]
+
+
+def confirm_targets(world: World) -> list[Target]:
+    """The previews waiting for confirmation (another import answers "cannot be confirmed" and changes nothing)."""
+    return [Target(f"import {job.pk}", {"pk": job.pk}, obj=job) for job in world.imports if job.status == "checked"] + [
+        Target("missing import", {"pk": MISSING_PK}, missing=True)
+    ]
+
+
+def mapping_targets(world: World) -> list[Target]:
+    return [Target(f"mapping {m.name}", {"name": m.name}, obj=m) for m in world.mappings] + [
+        Target("missing mapping", {"name": "no-such-mapping"}, missing=True)
+    ]
+
+
+def mapping_copy_targets(world: World) -> list[Target]:
+    return [
+        Target("copy of salesforce-opportunity", {}, query={"from": "salesforce-opportunity"}),
+        Target("copy of a missing mapping", {}, query={"from": "no-such-mapping"}, missing=True),
     ]
 
 
@@ -456,6 +477,26 @@ def target_put_json(world, role, target):
 def csv_upload(world, role, target):
     # A fresh file object per request: a request reads it to the end.
     return {"kind": "accounts", "file": SimpleUploadedFile("matrix.csv", b"external_id,name,pod\n", "text/csv")}
+
+
+def mapping_form(world, role, target):
+    """A valid mapping form: the built-in's own values under a name of the caller's."""
+    from jobs.imports.sources.mappings import BUILT_IN
+    from jobs.imports.sources.saved import definition_of
+
+    origin = target.obj if target is not None and target.obj is not None else None
+    based_on = origin.based_on if origin is not None else "salesforce-opportunity"
+    definition = definition_of(BUILT_IN[based_on])
+    data = {"name": f"{role}-mapping", "description": "", "identifying": ", ".join(definition["identifying"])}
+    for column, entry in definition["fields"].items():
+        if "constant" in entry:
+            data[f"{column}__constant"] = entry["constant"]
+            continue
+        data[f"{column}__sources"] = ", ".join(entry["sources"])
+        data[f"{column}__default"] = entry["default"] or ""
+        if "values" in entry:
+            data[f"{column}__values"] = "\n".join(f"{k} = {v}" for k, v in entry["values"].items())
+    return data
 
 
 def form_errors(response):
@@ -820,6 +861,12 @@ TABLE: dict[str, Policy] = {
         writes=(Write(POST, may=admin_only, ok=202, state=count_of(ImportJob), payload=csv_upload, encoding="form"),),
     ),
     "import-detail": Policy(api=True, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
+    "import-confirm": Policy(
+        api=True,
+        methods=frozenset({POST}),
+        targets=confirm_targets,
+        writes=(Write(POST, may=admin_only, ok=202, state=row_of(ImportJob)),),
+    ),
     # ---------------- pages ----------------
     "home": Policy(
         api=False,
@@ -923,6 +970,39 @@ TABLE: dict[str, Policy] = {
     "propensity-calibration": Policy(api=False, methods=frozenset({GET}), read=Read(may=admin_only, refused=403)),
     "imports:detail": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
     "imports:progress": Policy(api=False, methods=frozenset({GET}), targets=import_targets, read=Read(may=admin_only)),
+    # Confirming a preview: the admin's go-ahead (a preview not waiting for it is refused with a message, no change).
+    "imports:confirm": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        targets=confirm_targets,
+        writes=(Write(POST, may=admin_only, ok=302, state=row_of(ImportJob)),),
+    ),
+    "imports:mappings": Policy(api=False, methods=frozenset({GET}), read=Read(may=admin_only, refused=403)),
+    "imports:mapping-new": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        targets=mapping_copy_targets,
+        read=Read(may=admin_only),
+        writes=(
+            Write(POST, may=admin_only, ok=302, state=count_of(SavedMapping), payload=mapping_form, encoding="form"),
+        ),
+    ),
+    "imports:mapping-edit": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        targets=mapping_targets,
+        read=Read(may=admin_only),
+        writes=(
+            Write(POST, may=admin_only, ok=302, state=row_of(SavedMapping), payload=mapping_form, encoding="form"),
+        ),
+    ),
+    "imports:mapping-delete": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        targets=mapping_targets,
+        read=Read(may=admin_only),
+        writes=(Write(POST, may=admin_only, ok=302, state=count_of(SavedMapping)),),
+    ),
     # ---------------- alerts ----------------
     # The caller's own notifications, whichever their role; none of anyone else's.
     "alerts:notifications": Policy(

@@ -31,9 +31,9 @@ from tests.support.factories import (
 )
 
 try:  # The import job arrived with the CSV import; the matrix covers it whenever the model exists.
-    from jobs.models import ImportJob
+    from jobs.models import ImportJob, SavedMapping
 except ImportError:  # pragma: no cover - only before the import feature existed
-    ImportJob = None
+    ImportJob = SavedMapping = None
 
 PODS = ("A", "B", "C")
 
@@ -152,6 +152,7 @@ class World:
     recomputes: dict = field(default_factory=dict)
     activities: list = field(default_factory=list)  # [(activity, pod letter, logged-by role)]
     imports: list = field(default_factory=list)
+    mappings: list = field(default_factory=list)  # saved CRM mappings (admins' alone, no pod)
     alert_rules: list = field(default_factory=list)  # [(rule, pod letter, owner role)]
     notifications: list = field(default_factory=list)  # [(notification, pod letter, owner role)]
 
@@ -227,6 +228,21 @@ def build_world(users: dict, pods: dict) -> World:
         world.imports.append(
             ImportJob.objects.create(
                 kind="accounts", file=f"2026/01/01/{IMPORT_MARKER}.csv", created_by=users["admin"], status="failed"
+            )
+        )
+        # A preview checked and waiting for the admin's confirmation.
+        world.imports.append(
+            ImportJob.objects.create(
+                kind="accounts",
+                file=f"2026/01/02/{IMPORT_MARKER}.csv",
+                created_by=users["admin"],
+                status="checked",
+                preview=True,
+            )
+        )
+        world.mappings.append(
+            SavedMapping.objects.create(
+                name="matrix-opportunity", based_on="salesforce-opportunity", definition={"identifying": ["Id"]}
             )
         )
     return world

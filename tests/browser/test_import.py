@@ -73,7 +73,9 @@ def test_an_admin_uploads_a_csv_and_watches_it_finish(
     expect(page.get_by_role("heading", level=1)).to_have_text("Import data")
     page.get_by_label("Kind of data").select_option("activities")
     page.get_by_label("CSV file", exact=True).set_input_files(path)
-    page.get_by_role("button", name="Upload and import").click()
+    # Straight in, without the preview (checked by default): the bar of the import itself.
+    page.get_by_label(re.compile("show a preview before anything is written")).uncheck()
+    page.get_by_role("button", name="Upload", exact=True).click()
 
     page.wait_for_url(re.compile(r"/imports/\d+/$"))
     progress = page.locator("#import-progress")
@@ -122,12 +124,14 @@ def test_a_bad_csv_shows_the_row_numbered_error_report(
     login(page, live_server, "admin", "demo", next_path="/imports/")
     page.get_by_label("Kind of data").select_option("leads")
     page.get_by_label("CSV file", exact=True).set_input_files(path)
-    page.get_by_role("button", name="Upload and import").click()
+    page.get_by_role("button", name="Upload", exact=True).click()  # checked first (the default): same report
 
     page.wait_for_url(re.compile(r"/imports/\d+/$"))
     progress = page.locator("#import-progress")
     expect(progress).to_have_attribute("data-status", "failed")
     expect(progress.get_by_text("Nothing was imported:")).to_be_visible()
+    expect(progress.get_by_text("found while checking it")).to_be_visible()
+    expect(progress.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
     rows = progress.locator("table.error-report tbody tr")
     cells = [row.locator("td").all_inner_texts()[:2] for row in rows.all()]
     assert cells == [
@@ -142,3 +146,67 @@ def test_a_bad_csv_shows_the_row_numbered_error_report(
     page.screenshot(path=screenshot_path("import-errors.png"), full_page=True)
     assert ImportJob.objects.get().status == "failed"
     assert not Activity.objects.exists()
+
+
+def test_a_hubspot_export_is_previewed_as_stored_then_confirmed(page, live_server, admin, login, screenshot_path):
+    from pathlib import Path
+
+    from jobs.models import Opportunity
+
+    pod = PodFactory(slug="west", name="West", timezone="America/Los_Angeles")
+    for external_id in ("9001", "9002"):
+        AccountFactory(external_id=external_id, name=f"Company {external_id}", pod=pod)
+    export = Path(__file__).resolve().parents[2] / "docs" / "examples" / "hubspot-deals.csv"
+    login(page, live_server, "admin", "demo", next_path="/imports/")
+    page.get_by_label("Kind of data").select_option("opportunities")
+    page.get_by_label("CSV file", exact=True).set_input_files(export)
+    page.get_by_label("Format").select_option("hubspot")
+    page.get_by_label("Time zone of the export").fill("America/Los_Angeles")
+    page.get_by_role("button", name="Upload", exact=True).click()
+
+    page.wait_for_url(re.compile(r"/imports/\d+/$"))
+    progress = page.locator("#import-progress")
+    expect(progress).to_have_attribute("data-status", "checked")
+    expect(progress.get_by_text("Nothing has been written yet")).to_be_visible()
+    preview = progress.locator("table.preview-table")
+    expect(preview.locator("caption")).to_contain_text("mapping hubspot-deal")
+    header = [text.strip() for text in preview.locator("thead th").all_text_contents()]
+    assert header[:4] == ["Export line", "external_id", "account", "name"]
+    first = preview.locator("tbody tr").first.locator("td").all_inner_texts()
+    assert first[:3] == ["2", "18000000001", "9001"]  # "9001;9002": the first company
+    assert not Opportunity.objects.exists()
+    page.screenshot(path=screenshot_path("import-preview.png"), full_page=True)
+
+    page.get_by_role("button", name=re.compile(r"^Import \d+ rows?$")).click()
+    expect(progress).to_have_attribute("data-status", "succeeded")
+    expect(progress.get_by_text(re.compile(r"\d+ rows? imported"))).to_be_visible()
+    assert Opportunity.objects.filter(account__external_id="9001").exists()
+
+
+def test_an_admin_copies_a_mapping_and_a_bad_translation_is_shown_on_its_field(
+    page, live_server, admin, login, screenshot_path
+):
+    from jobs.models import SavedMapping
+
+    login(page, live_server, "admin", "demo", next_path="/imports/")
+    page.get_by_role("link", name="CRM mappings").click()
+    expect(page.get_by_text("No mappings of your own yet")).to_be_visible()
+    page.get_by_role("link", name="Copy salesforce-opportunity").click()
+    translations = page.locator("#id_status__values")
+    translations.fill(translations.input_value() + "\nStalled = paused")
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    field = page.locator('[data-field="status__values"]')
+    expect(field.locator(".field-error")).to_contain_text('"Stalled" translates to a value our format refuses')
+    expect(page.locator("#id_status__values")).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=screenshot_path("mapping-form-error.png"), full_page=True)
+    assert not SavedMapping.objects.exists()
+
+    value = page.locator("#id_status__values").input_value().replace("Stalled = paused", "Stalled = open")
+    page.locator("#id_status__values").fill(value)
+    page.get_by_label("Name", exact=True).fill("acme-opportunity")
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.get_by_text("Saved mapping acme-opportunity")).to_be_visible()
+    expect(page.get_by_role("link", name="acme-opportunity")).to_be_visible()
+    page.screenshot(path=screenshot_path("mappings.png"), full_page=True)
+    assert SavedMapping.objects.get().definition["fields"]["status"]["values"]["Stalled"] == "open"

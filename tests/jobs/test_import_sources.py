@@ -220,6 +220,30 @@ def test_hubspot_activities(db, name, kind, channel):
             assert stored.notes == row["Note body"]  # "+1 555 ..." kept as text
 
 
+def test_hubspot_tickets_across_the_autumn_clock_change(db):
+    rows = sample("hubspot-tickets.csv")
+    first, again = imported_twice(
+        "tickets", "hubspot-tickets.csv", "--source", "hubspot", "--timezone", "America/New_York"
+    )
+    assert first == f"{len(rows)} rows imported ({len(rows)} new, 0 updated, 0 unchanged)\n"
+    assert again.endswith(f"(0 new, 0 updated, {len(rows)} unchanged)\n")
+    # New York: EDT (-4) until 1 November 2026 02:00, EST (-5) after; EST (-5) before 8 March, EDT after.
+    utc = {
+        "10/31/2026 23:40": dt.datetime(2026, 11, 1, 3, 40, tzinfo=UTC),
+        "11/1/2026 09:15": dt.datetime(2026, 11, 1, 14, 15, tzinfo=UTC),
+        "11/2/2026 08:05": dt.datetime(2026, 11, 2, 13, 5, tzinfo=UTC),
+        "3/7/2026 16:00": dt.datetime(2026, 3, 7, 21, 0, tzinfo=UTC),
+        "3/9/2026 10:30": dt.datetime(2026, 3, 9, 14, 30, tzinfo=UTC),
+    }
+    for row in rows:
+        stored = SupportTicket.objects.get(external_id=row["Ticket ID"])
+        assert stored.account.external_id == row["Associated Company"].split(";")[0]
+        assert stored.channel == "digital"  # Email, Phone, Chat, Form are all digital
+        assert stored.opened_at == utc[row["Create date"]]
+        assert stored.resolved_at == (utc[row["Close date"]] if row["Close date"] else None)
+        assert stored.csat is None
+
+
 def test_every_built_in_has_a_worked_example_that_it_detects():
     detected = set()
     for path in EXAMPLES.glob("*.csv"):
@@ -370,27 +394,34 @@ def upload_of(name):
     return SimpleUploadedFile(name, (EXAMPLES / name).read_bytes(), content_type="text/csv")
 
 
-def test_the_import_page_takes_an_export_as_it_is(client, admin_user, django_capture_on_commit_callbacks):
+def test_the_import_page_takes_an_export_as_it_is_after_a_preview(
+    client, admin_user, django_capture_on_commit_callbacks
+):
     client.force_login(admin_user)
     body = {"kind": "opportunities", "source": "hubspot", "timezone": "America/Los_Angeles"}
+    before = table_dump()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/imports/", {**body, "file": upload_of("hubspot-deals.csv")})
     assert response.status_code == 302
     job = ImportJob.objects.get()
+    # A CRM export is always checked and previewed first: nothing written, the mapping it detected kept.
     assert (job.status, job.source, job.mapping, job.source_timezone) == (
-        "succeeded",
+        "checked",
         "hubspot",
-        "",
+        "hubspot-deal",
         "America/Los_Angeles",
     )
+    assert table_dump() == before
+    detail = client.get(response["Location"]).content.decode()
+    assert "HubSpot export, mapping hubspot-deal; times without an offset read in America/Los_Angeles" in detail
+    assert "Nothing has been written yet" in detail
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/confirm/")
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.confirmed_at is not None
     assert set(Opportunity.objects.values_list("external_id", flat=True)) == {
         row["Record ID"] for row in sample("hubspot-deals.csv")
     }
-    detail = client.get(response["Location"]).content.decode()
-    assert (
-        "HubSpot export, mapping detected from its header; times without an offset read in America/Los_Angeles"
-        in detail
-    )
 
 
 def test_the_page_refuses_bad_source_options_before_anything_is_stored(client, admin_user):

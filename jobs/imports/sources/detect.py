@@ -17,14 +17,16 @@ def matches(header: list[str], mappings: list[Mapping] | None = None) -> list[Ma
     return [m for m in candidates if all(normalized(name) in present for name in m.identifying)]
 
 
-def detect(header: list[str], *, source: str | None = None) -> Mapping | None:
-    """The one built-in mapping (of ``source``, if given) whose identifying headers are all present.
+def detect(header: list[str], *, source: str | None = None, candidates: list[Mapping] | None = None) -> Mapping | None:
+    """The one mapping (of ``source``, if given) whose identifying headers are all present.
+
+    ``candidates``: the mappings to choose from; the built-ins when not given.
 
     When several match, the one whose identifying headers include every other match's wins (it
     is the more specific); otherwise the header is ambiguous and, like no match, gives ``None``.
     """
-    candidates = [m for m in BUILT_IN.values() if source is None or m.source == source]
-    found = matches(header, candidates)
+    pool = list(BUILT_IN.values()) if candidates is None else candidates
+    found = matches(header, [m for m in pool if source is None or m.source == source])
     for mapping in found:
         own = {normalized(name) for name in mapping.identifying}
         if all(other is mapping or {normalized(n) for n in other.identifying} < own for other in found):

@@ -11,9 +11,10 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from ..parsing import Progress
-from ..services import ImportResult, import_file
-from .detect import detect, matches
-from .mappings import BUILT_IN, SOURCES, Mapping
+from ..services import ImportResult, first_rows, import_file
+from . import saved
+from .detect import matches
+from .mappings import SOURCES, Mapping
 from .translate import Translation, TranslationError, read_header, translate
 
 
@@ -29,12 +30,8 @@ class SourceImport:
 
 
 def known_mappings(source: str | None = None) -> str:
-    """``salesforce-task (Id, Subject, ActivityDate), ...``: the built-ins and the headers that identify them."""
-    return "; ".join(
-        f"{m.name} -> {m.kind} (headers {', '.join(m.identifying)})"
-        for m in BUILT_IN.values()
-        if source is None or m.source == source
-    )
+    """``salesforce-task -> activities (headers Id, Subject, ActivityDate); ...``: the saved and built-in mappings."""
+    return "; ".join(f"{m.name} -> {m.kind} (headers {', '.join(m.identifying)})" for m in saved.available(source))
 
 
 def option_problems(kind: str, source: str, mapping_name: str, timezone: str) -> dict[str, str]:
@@ -53,7 +50,7 @@ def option_problems(kind: str, source: str, mapping_name: str, timezone: str) ->
         problems["source"] = f'Unknown source "{source}"; choose one of {", ".join(SOURCES)}.'
         return problems
     if mapping_name:
-        mapping = BUILT_IN.get(mapping_name)
+        mapping = saved.find(mapping_name)
         if mapping is None or mapping.source != source:
             problems["mapping"] = f'Unknown {source} mapping "{mapping_name}"; known: {known_mappings(source)}.'
         elif mapping.kind != kind:
@@ -71,7 +68,7 @@ def choose_mapping(kind: str, path: Path | str, *, source: str, mapping_name: st
     if source not in SOURCES:
         raise SourceError(f'Unknown source "{source}"; choose one of {", ".join(SOURCES)}.')
     if mapping_name is not None:
-        mapping = BUILT_IN.get(mapping_name)
+        mapping = saved.find(mapping_name)
         if mapping is None or mapping.source != source:
             raise SourceError(f'Unknown {source} mapping "{mapping_name}"; known: {known_mappings(source)}.')
     else:
@@ -79,9 +76,9 @@ def choose_mapping(kind: str, path: Path | str, *, source: str, mapping_name: st
             header = read_header(path)
         except (UnicodeDecodeError, ValueError, csv.Error) as error:
             raise SourceError(f"The header row cannot be read: {error}") from None
-        mapping = detect(header, source=source)
+        mapping = saved.detect_mapping(header, source=source)
         if mapping is None:
-            found = matches(header, [m for m in BUILT_IN.values() if m.source == source])
+            found = matches(header, saved.available(source))
             if found:
                 names = ", ".join(m.name for m in found)
                 raise SourceError(f"The header matches several {source} mappings ({names}); choose one with --mapping.")
@@ -105,6 +102,7 @@ def import_export(
     mapping_name: str | None = None,
     timezone: str | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> SourceImport:
     """Translate the export at ``path`` and import it as ``kind``: all or nothing.
 
@@ -114,8 +112,11 @@ def import_export(
     mapping = choose_mapping(kind, path, source=source, mapping_name=mapping_name)
     with TemporaryDirectory(prefix="uce-source-") as folder:
         out = Path(folder) / f"{kind}.csv"
-        translation = translate(mapping, path, out, timezone=timezone)
-        result = import_file(kind, out, progress)
+        translation = translate(mapping, path, out, timezone=timezone or mapping.timezone)
+        result = import_file(kind, out, progress, dry_run=dry_run)
+        if dry_run:
+            preview = first_rows(out)
+            result.preview = {**preview, "lines": [translation.source_line(line) for line in preview["lines"]]}
     result.errors = [
         {
             **error,

@@ -91,6 +91,10 @@ class Mapping:
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
     timestamps_have_offset: bool = True
     date_time: dt.time = dt.time(12, 0)
+    # The zone of times without an offset when the importer gives none: only a saved mapping, whose
+    # admin said so, has one (a built-in never assumes where its export was made).
+    timezone: str | None = None
+    based_on: str | None = None  # a saved mapping: the built-in it is a copy of
 
     def __post_init__(self):
         assert self.source in SOURCES, self.source
@@ -349,6 +353,28 @@ HUBSPOT_TASK = _hubspot_activity(
     (Field("notes", ("Notes", "Task Title")),),
 )
 
+# Ticket "Source" -> our channel (HubSpot's standard values).
+HUBSPOT_TICKET_SOURCES = _table({"Chat": "digital", "Email": "digital", "Form": "digital", "Phone": "digital"})
+
+HUBSPOT_TICKET = Mapping(
+    name="hubspot-ticket",
+    source=HUBSPOT,
+    kind=ImportKind.TICKETS,
+    description="HubSpot tickets export",
+    identifying=("Ticket ID", "Ticket name"),
+    datetime_formats=HUBSPOT_LOCAL,
+    date_formats=HUBSPOT_DATES,
+    timestamps_have_offset=False,
+    fields=(
+        Field("external_id", ("Ticket ID",), required=True),
+        Field("account", ("Associated Company",), first_of_list=True, required=True),
+        Field("opened_at", ("Create date",), read=TIMESTAMP, required=True),
+        # HubSpot sets "Close date" when a ticket enters a closed stage; an open ticket has none.
+        Field("resolved_at", ("Close date",), read=TIMESTAMP),
+        Field("channel", ("Source",), values=HUBSPOT_TICKET_SOURCES, default="digital"),
+    ),
+)
+
 BUILT_IN: dict[str, Mapping] = {
     mapping.name: mapping
     for mapping in (
@@ -361,5 +387,6 @@ BUILT_IN: dict[str, Mapping] = {
         HUBSPOT_MEETING,
         HUBSPOT_NOTE,
         HUBSPOT_TASK,
+        HUBSPOT_TICKET,
     )
 }
