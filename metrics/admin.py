@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Target
+from .models import Reorganisation, Target
 
 
 @admin.register(Target)
@@ -15,3 +15,16 @@ class TargetAdmin(admin.ModelAdmin):
     autocomplete_fields = ("pod",)
     list_select_related = ("pod",)
     fields = ("pod", "metric", "grain", "period_start", "value")
+
+
+@admin.register(Reorganisation)
+class ReorganisationAdmin(admin.ModelAdmin):
+    """Marked reorganisations; their impact is the page /reorganisations/<id>/ (docs/REORGANISATION.md)."""
+
+    list_display = ("name", "effective_on", "created_by", "created_at")
+    date_hierarchy = "effective_on"
+    filter_horizontal = ("pods",)
+    readonly_fields = ("created_by", "created_at")
+
+    def view_on_site(self, obj):
+        return f"/reorganisations/{obj.pk}/"

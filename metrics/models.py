@@ -1,5 +1,6 @@
 """Targets (and, with the metric engine, the per-pod snapshots the dashboard reads)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Func, Q
 from django.db.models.functions import Cast
@@ -217,3 +218,26 @@ class PropensityFit(models.Model):
     @property
     def base_rate(self) -> float | None:
         return self.won / self.examples if self.examples else None
+
+
+class Reorganisation(models.Model):
+    """A date an admin marks as a reorganisation (a re-designation of people into pods and jobs).
+
+    ``pods``: the pods it concerns; none means the whole organisation.  Its impact (before/after figures) is
+    computed on demand by ``metrics/reorg.py`` (docs/REORGANISATION.md).
+    """
+
+    name = models.CharField(max_length=120)
+    effective_on = models.DateField(help_text="The first day of the new organisation (a local date in every pod).")
+    pods = models.ManyToManyField(Pod, blank=True, related_name="+", help_text="None: the whole organisation.")
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.effective_on:%d %b %Y})"

@@ -100,3 +100,10 @@ def pods_targets_editable_by(user) -> models.QuerySet[Pod]:
     if is_uce_admin(user):
         return Pod.objects.all()
     return pods_led_by(user)
+
+
+def may_review_reorganisations(user) -> bool:
+    """Whether ``user`` may open reorganisation impact (docs/REORGANISATION.md): admins and CoE members.
+
+    The pods they then see are ``pods_readable_by(user)``; only admins mark or delete reorganisations."""
+    return is_uce_admin(user) or is_coe_member(user)

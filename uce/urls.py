@@ -23,6 +23,7 @@ urlpatterns = [
     path("imports/", include("jobs.imports.urls")),
     path("pods/", include("metrics.urls")),
     path("alerts/", include("alerts.urls")),
+    path("reorganisations/", include("metrics.reorg_urls")),
     path("", home, name="home"),
     path("", include("pods.urls")),
 ]

@@ -38,4 +38,20 @@ def seed_demo(*, seed: int = 42, scale: float = 1.0, now: dt.datetime | None = N
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
-    return DemoGenerator(seed=seed, scale=scale, now=now or timezone.now()).run()
+    now = now or timezone.now()
+    counts = DemoGenerator(seed=seed, scale=scale, now=now).run()
+    counts["reorganisations"] = mark_demo_reorganisation(now)
+    return counts
+
+
+def mark_demo_reorganisation(now: dt.datetime) -> int:
+    """The demo's re-designation into pods by buying job, 18 months ago, so /reorganisations/ has a story."""
+    from metrics.models import Reorganisation
+    from metrics.reorg import add_months
+
+    Reorganisation.objects.create(
+        name="Pods staffed by buying job",
+        effective_on=add_months(now.date(), -18),
+        notes="Sales, marketing and service staff re-designated into geographic pods across the five jobs.",
+    )
+    return 1

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from metrics.choices import Grain
 from metrics.engagement import weights_table
-from metrics.models import RecomputeRequest, Target
+from metrics.models import RecomputeRequest, Reorganisation, Target
 from metrics.periods import period_start, shift
 from pods.models import Pod
 from pods.scoping import pods_targets_editable_by
@@ -325,3 +325,81 @@ class AccountProfileSerializer(serializers.Serializer):
     @extend_schema_field(AdoptionSerializer(allow_null=True))
     def get_latest_adoption(self, profile):
         return AdoptionSerializer(profile.latest_adoption).data if profile.latest_adoption else None
+
+
+# --- Reorganisations (docs/REORGANISATION.md) ---
+
+
+class ReorganisationSerializer(serializers.ModelSerializer):
+    pods = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True, help_text="Empty: every pod.")
+
+    class Meta:
+        model = Reorganisation
+        fields = ["id", "name", "effective_on", "pods", "notes", "created_at"]
+        read_only_fields = fields
+
+
+class ImpactWindowSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First local day.")
+    end = serializers.DateField(help_text="First local day after the window.")
+    days = serializers.IntegerField()
+
+
+class ImpactFigureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.CharField()
+    job = serializers.CharField(allow_null=True)
+    before = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False)
+    after = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False)
+    year_earlier = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False)
+    change = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False)
+    relative_change = serializers.DecimalField(
+        max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False
+    )
+    year_change = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False)
+    relative_year_change = serializers.DecimalField(
+        max_digits=30, decimal_places=10, allow_null=True, coerce_to_string=False
+    )
+
+
+class ImpactSerializer(serializers.Serializer):
+    months = serializers.IntegerField()
+    in_progress = serializers.BooleanField(help_text="The after window is cut at today; before has the same length.")
+    windows = serializers.DictField(child=ImpactWindowSerializer())
+    pods = serializers.ListField(child=serializers.CharField())
+    first_data_on = serializers.DateField(allow_null=True)
+    headline = ImpactFigureSerializer(many=True)
+    jobs = serializers.DictField(child=ImpactFigureSerializer(many=True))
+    staffing = serializers.DictField(child=ImpactFigureSerializer(many=True))
+
+
+def impact_data(impact) -> dict:
+    """An ``Impact`` as the API returns it (figures raw, as docs/REORGANISATION.md defines them)."""
+
+    def figure(c):
+        return {
+            "key": c.figure.key,
+            "label": c.figure.label,
+            "unit": c.figure.unit,
+            "job": c.figure.job,
+            "before": c.before,
+            "after": c.after,
+            "year_earlier": c.year_earlier,
+            "change": c.change,
+            "relative_change": c.relative_change,
+            "year_change": c.year_change,
+            "relative_year_change": c.relative_year_change,
+        }
+
+    w = impact.windows
+    return {
+        "months": w.months,
+        "in_progress": w.in_progress,
+        "windows": {x.name: {"start": x.start, "end": x.end, "days": x.days} for x in w.all()},
+        "pods": [pod.slug for pod in impact.pods],
+        "first_data_on": impact.first_data_on,
+        "headline": [figure(c) for c in impact.headline],
+        "jobs": {job: [figure(c) for c in rows] for job, rows in impact.jobs.items()},
+        "staffing": {job: [figure(c) for c in rows] for job, rows in impact.staffing.items()},
+    }

@@ -10,6 +10,7 @@ router = SimpleRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
 router.register("recomputes", views.RecomputeRequestViewSet, basename="recompute")
 router.register("targets", views.TargetViewSet, basename="target")
+router.register("reorganisations", views.ReorganisationViewSet, basename="reorganisation")
 
 urlpatterns = [
     path("pods/<slug:slug>/metrics/", views.pod_metrics, name="api-pod-metrics"),

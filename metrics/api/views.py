@@ -6,26 +6,36 @@ caller may not change (staff of its pod) answers 403.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.decorators import api_view
+from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from jobs.api import views as jobs_api_views
+from metrics import reorg
 from metrics.accounts import account_profile
 from metrics.filtersets import TargetFilterSet
-from metrics.models import RecomputeRequest, Target
+from metrics.models import RecomputeRequest, Reorganisation, Target
 from metrics.selectors import pod_metric_series
 from metrics.services import recompute_request
-from pods.scoping import may_act_on_pod, pods_readable_by, pods_targets_editable_by, pods_visible_to
+from pods.scoping import (
+    may_act_on_pod,
+    may_review_reorganisations,
+    pods_readable_by,
+    pods_targets_editable_by,
+    pods_visible_to,
+)
 
 from .serializers import (
     AccountProfileSerializer,
+    ImpactSerializer,
     MetricsQuerySerializer,
     PodMetricSeriesSerializer,
     RecomputeRequestSerializer,
+    ReorganisationSerializer,
     TargetSerializer,
+    impact_data,
 )
 
 NOT_FOUND = OpenApiResponse(description="No such target, or one outside the caller's scope (indistinguishable).")
@@ -132,3 +142,43 @@ class AccountViewSet(jobs_api_views.AccountViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         return Response(AccountProfileSerializer(account_profile(self.get_object())).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List marked reorganisations (admins and CoE members; others see none)"),
+    retrieve=extend_schema(summary="One reorganisation"),
+)
+class ReorganisationViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Reorganisation.objects.none()
+    serializer_class = ReorganisationSerializer
+
+    def get_queryset(self):
+        if not may_review_reorganisations(self.request.user):
+            return Reorganisation.objects.none()
+        return Reorganisation.objects.prefetch_related("pods")
+
+    @extend_schema(
+        summary="Before/after impact of a reorganisation over equal windows (docs/REORGANISATION.md)",
+        parameters=[OpenApiParameter("months", int, enum=list(reorg.WINDOW_MONTHS), description="Window length.")],
+        responses={
+            200: ImpactSerializer,
+            400: OpenApiResponse(description="months is not 6, 12 or 18."),
+            404: OpenApiResponse(description="No such reorganisation, or not an admin or CoE member."),
+            409: OpenApiResponse(description="No day after the reorganisation is over yet."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def impact(self, request, pk=None):
+        reorganisation = self.get_object()
+        raw = request.query_params.get("months", str(reorg.DEFAULT_MONTHS))
+        if raw not in {str(m) for m in reorg.WINDOW_MONTHS}:
+            return Response(
+                {"months": [f"Choose one of {', '.join(map(str, reorg.WINDOW_MONTHS))}."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        pods = reorg.pods_of(reorganisation, pods_readable_by(request.user))
+        try:
+            result = reorg.impact(pods, reorganisation.effective_on, int(raw))
+        except ValueError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(ImpactSerializer(impact_data(result)).data)

@@ -57,6 +57,8 @@ def format_number(value, unit: str, *, signed: bool = False, exact: bool = False
         return f"{float(number):,.1f} hours"
     if unit == "score":
         return f"{float(number):.1f}"
+    if unit == "ratio":
+        return f"{float(number):,.1f}"
     return str(value)
 
 

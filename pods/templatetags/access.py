@@ -10,3 +10,8 @@ register = template.Library()
 @register.filter
 def is_uce_admin(user) -> bool:
     return scoping.is_uce_admin(user)
+
+
+@register.filter
+def may_review_reorganisations(user) -> bool:
+    return scoping.may_review_reorganisations(user)

@@ -37,7 +37,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from alerts.mail import UNSUBSCRIBE_SALT, unsubscribe_token
 from alerts.models import AlertRule, DigestSubscription, Notification
 from jobs.models import Activity
-from metrics.models import RecomputeRequest
+from metrics.models import RecomputeRequest, Reorganisation
 from metrics.models import Target as PodTarget
 
 from .world import (
@@ -235,6 +235,20 @@ def confirm_targets(world: World) -> list[Target]:
     return [Target(f"import {job.pk}", {"pk": job.pk}, obj=job) for job in world.imports if job.status == "checked"] + [
         Target("missing import", {"pk": MISSING_PK}, missing=True)
     ]
+
+
+def reviews_reorganisations(role, target=None) -> bool:
+    return role in ADMINS or role == "coe"
+
+
+def reorganisation_targets(world: World) -> list[Target]:
+    return [Target(f"reorganisation {r.pk}", {"pk": r.pk}, obj=r) for r in world.reorganisations] + [
+        Target("missing reorganisation", {"pk": MISSING_PK}, missing=True)
+    ]
+
+
+def reorganisation_form(world, role, target):
+    return {"name": f"Reorg by {role}", "effective_on": "2026-02-01"}
 
 
 def mapping_targets(world: World) -> list[Target]:
@@ -976,6 +990,58 @@ TABLE: dict[str, Policy] = {
         methods=frozenset({POST}),
         targets=confirm_targets,
         writes=(Write(POST, may=admin_only, ok=302, state=row_of(ImportJob)),),
+    ),
+    "reorganisations": Policy(
+        api=False,
+        methods=frozenset({GET, POST}),
+        read=Read(may=reviews_reorganisations),
+        scope=READS,
+        writes=(
+            Write(
+                POST,
+                may=admin_only,
+                ok=302,
+                state=count_of(Reorganisation),
+                payload=reorganisation_form,
+                encoding="form",
+                refused=404,
+            ),
+        ),
+    ),
+    "reorganisation-page": Policy(
+        api=False,
+        methods=frozenset({GET}),
+        targets=reorganisation_targets,
+        read=Read(may=reviews_reorganisations),
+        scope=READS,
+    ),
+    "reorganisation-csv": Policy(
+        api=False,
+        methods=frozenset({GET}),
+        targets=reorganisation_targets,
+        read=Read(may=reviews_reorganisations),
+        scope=READS,
+    ),
+    "reorganisation-delete": Policy(
+        api=False,
+        methods=frozenset({POST}),
+        targets=reorganisation_targets,
+        writes=(Write(POST, may=admin_only, ok=302, state=count_of(Reorganisation)),),
+    ),
+    "reorganisation-list": Policy(api=True, methods=frozenset({GET}), read=Read(may=authenticated)),
+    "reorganisation-detail": Policy(
+        api=True,
+        methods=frozenset({GET}),
+        targets=reorganisation_targets,
+        read=Read(may=reviews_reorganisations),
+        scope=READS,
+    ),
+    "reorganisation-impact": Policy(
+        api=True,
+        methods=frozenset({GET}),
+        targets=reorganisation_targets,
+        read=Read(may=reviews_reorganisations),
+        scope=READS,
     ),
     "imports:mappings": Policy(api=False, methods=frozenset({GET}), read=Read(may=admin_only, refused=403)),
     "imports:mapping-new": Policy(

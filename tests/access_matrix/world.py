@@ -152,7 +152,10 @@ class World:
     recomputes: dict = field(default_factory=dict)
     activities: list = field(default_factory=list)  # [(activity, pod letter, logged-by role)]
     imports: list = field(default_factory=list)
-    mappings: list = field(default_factory=list)  # saved CRM mappings (admins' alone, no pod)
+    mappings: list = field(default_factory=list)
+    reorganisations: list = field(
+        default_factory=list
+    )  # marked reorganisations (admins and CoE read them)  # saved CRM mappings (admins' alone, no pod)
     alert_rules: list = field(default_factory=list)  # [(rule, pod letter, owner role)]
     notifications: list = field(default_factory=list)  # [(notification, pod letter, owner role)]
 
@@ -245,4 +248,7 @@ def build_world(users: dict, pods: dict) -> World:
                 name="matrix-opportunity", based_on="salesforce-opportunity", definition={"identifying": ["Id"]}
             )
         )
+    from metrics.models import Reorganisation
+
+    world.reorganisations.append(Reorganisation.objects.create(name="Matrix reorg", effective_on=dt.date(2026, 1, 1)))
     return world
