@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection
+from kombu import Exchange, Queue
 
 from uce.celery import app
 
@@ -35,6 +36,11 @@ class Broker:
     @property
     def is_redis(self) -> bool:
         return self.url.startswith("redis://")
+
+    @property
+    def webhooks_queue(self) -> str:
+        """The webhook sends' own queue (uce/settings/base.py), fresh per test like the default one."""
+        return self.env.get("UCE_WEBHOOKS_QUEUE") or f"{self.env['_queue']}-webhooks"
 
 
 def _redis_answers(host="127.0.0.1", port=6379) -> bool:
@@ -86,11 +92,16 @@ def database_url_of_test_db() -> str:
 def producer_on(broker: Broker):
     """Make this process send tasks to ``broker`` instead of running them eagerly."""
     # With the CELERY_ namespace, Celery reads these keys under their namespaced names.
+    webhooks_queue = broker.webhooks_queue
     overrides = {
         "CELERY_TASK_ALWAYS_EAGER": False,
         "CELERY_BROKER_URL": broker.url,
         "CELERY_BROKER_TRANSPORT_OPTIONS": broker.transport_options,
         "CELERY_TASK_DEFAULT_QUEUE": broker.env["_queue"],
+        "CELERY_TASK_QUEUES": [
+            Queue(name, Exchange(name), routing_key=name) for name in (broker.env["_queue"], webhooks_queue)
+        ],
+        "CELERY_TASK_ROUTES": {"webhooks.tasks.*": {"queue": webhooks_queue}},
     }
     saved = {key: app.conf.get(key) for key in overrides}
     app.conf.update(overrides)
@@ -169,9 +180,11 @@ class Worker(WorkerProcess):
             DATABASE_URL=database_url_of_test_db(),
             DJANGO_SETTINGS_MODULE="uce.settings.test",
             UCE_CELERY_EAGER="0",
+            UCE_WEBHOOKS_QUEUE=broker.webhooks_queue,
         )
         env.update(extra_env or {})
-        super().__init__(env, broker.env["_queue"], log_path, concurrency=concurrency)
+        queues = f"{broker.env['_queue']},{broker.webhooks_queue}"
+        super().__init__(env, queues, log_path, concurrency=concurrency)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):

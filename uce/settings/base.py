@@ -13,6 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from .mail import mail_settings
 
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "metrics",
     "alerts",
+    "webhooks",
     "devtools",  # seed_demo and benchmark: public commands (INTERCHANGE.md), so installed everywhere
 ]
 
@@ -239,6 +241,13 @@ if os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT"):
     # Redis/SQS: how long an unacknowledged message waits before redelivery (after a lost worker).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ["CELERY_BROKER_VISIBILITY_TIMEOUT"])}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Webhook sends have their own queue (docs/WEBHOOKS.md): a slow receiver never delays refreshes or imports.
+# A worker started without --queues consumes both; `--queues webhooks` makes one that only sends webhooks.
+UCE_WEBHOOKS_QUEUE = os.environ.get("UCE_WEBHOOKS_QUEUE", "webhooks")
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, UCE_WEBHOOKS_QUEUE)
+]
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": UCE_WEBHOOKS_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -289,12 +298,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 850},
     },
+    # Webhook retries fall due (and sends the broker missed): webhooks.services.BACKOFF.
+    "send-due-webhooks": {
+        "task": "webhooks.tasks.send_due_deliveries",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
     # After the rebuild: the propensity model learns from the day's won and lost opportunities.
     "refit-propensity-nightly": {
         "task": "metrics.tasks.refit_propensity",
         "schedule": crontab(hour=3, minute=15),
     },
 }
+
+# Webhooks (docs/WEBHOOKS.md): plain http, and loopback addresses at all, only where this is on (local: with DEBUG).
+UCE_WEBHOOKS_ALLOW_HTTP_LOOPBACK = env_bool("UCE_WEBHOOKS_ALLOW_HTTP_LOOPBACK", False)
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,9 @@ if os.environ.get("UCE_TEST_SMTP_PORT"):
     EMAIL_USE_TLS = EMAIL_USE_SSL = False
     UCE_SITE_URL = "http://testserver"
 
+# Webhook tests send to a real receiver on loopback (tests/webhooks/).
+UCE_WEBHOOKS_ALLOW_HTTP_LOOPBACK = True
+
 # WhiteNoise looks files up per request instead of scanning STATIC_ROOT (not collected in tests).
 WHITENOISE_AUTOREFRESH = True
 
