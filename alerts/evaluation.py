@@ -24,6 +24,9 @@ from metrics.selectors import pod_metric_series
 from metrics.templatetags.metric_format import format_number
 from pods.models import Pod
 from pods.scoping import pods_readable_by
+from webhooks import events as webhook_events
+from webhooks import services as webhooks
+from webhooks.choices import EventType
 
 from . import mail
 from .choices import Condition, NotificationKind
@@ -37,6 +40,10 @@ logger = logging.getLogger(__name__)
 class Verdict:
     holds: bool
     detail: str
+    # What webhooks report (docs/WEBHOOKS.md): the figure, the target or move size it was held to, the comparison.
+    value: float | None = None
+    threshold: float | None = None
+    comparison_value: float | None = None
 
 
 def _number(metric, value) -> str:
@@ -52,17 +59,20 @@ def check(rule: AlertRule, board: PodDashboard, earlier_statuses: list[str | Non
     if rule.condition == Condition.OFF_TARGET:
         holds = kpi.status in (TargetStatus.AMBER, TargetStatus.RED)
         target = _number(metric, kpi.target) if kpi.target is not None else "none"
-        return Verdict(holds, f"{metric.label} {value} against a target of {target}")
+        return Verdict(holds, f"{metric.label} {value} against a target of {target}", kpi.value, kpi.target)
     if rule.condition == Condition.STAYS_RED:
         streak = [kpi.status, *earlier_statuses[: rule.periods - 1]]
         holds = len(streak) == rule.periods and all(status == TargetStatus.RED for status in streak)
-        return Verdict(holds, f"{metric.label} {value}: red {rule.periods} {rule.grain}s in a row")
+        return Verdict(
+            holds, f"{metric.label} {value}: red {rule.periods} {rule.grain}s in a row", kpi.value, kpi.target
+        )
     change = relative_change(kpi.value, kpi.comparison_value)
     volume = events_behind(rule.metric, board.current_metrics, board.comparison_metrics)
     holds = change is not None and abs(change) >= float(rule.change_pct) and volume >= rule.min_events
     moved = "—" if change is None else ("from 0" if change == float("inf") else f"{change:+.1f}%")
     before = _number(metric, kpi.comparison_value)
-    return Verdict(holds, f"{metric.label} {value} vs {before} ({moved}; {volume} events behind it)")
+    detail = f"{metric.label} {value} vs {before} ({moved}; {volume} events behind it)"
+    return Verdict(holds, detail, kpi.value, float(rule.change_pct), kpi.comparison_value)
 
 
 def _earlier_statuses(pod: Pod, grain: str, period: dt.date, rules: list[AlertRule]) -> dict[str, list]:
@@ -122,6 +132,9 @@ def _record(rule: AlertRule, state: DashboardState, verdict: Verdict, url: str, 
             except IntegrityError:  # another worker fired it first
                 return None
             _notify(rule, event, NotificationKind.ALERT_FIRED, state, verdict, url)
+            webhooks.emit(
+                EventType.ALERT_FIRED, lambda: webhook_events.alert_fired(rule=rule, event=event, verdict=verdict)
+            )
             return "fired"
         if not open_events:
             return None

@@ -15,6 +15,10 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from webhooks import events as webhook_events
+from webhooks import services as webhooks
+from webhooks.choices import EventType
+
 from . import propensity, refresh
 from .models import RecomputeRequest
 
@@ -40,10 +44,11 @@ RECOMPUTE_LOCK_CLASS = 0x0CE2
 @shared_task(**TASK_OPTIONS)
 def refresh_dirty_metrics():
     """Recompute the periods marked dirty by writes (beat: every minute; writes: on commit)."""
+    started = webhook_events.database_now()
     result = refresh.refresh()
     if result.pods:
         logger.info("refreshed %s snapshots of pods %s", result.snapshots, result.pod_ids)
-        _evaluate_alerts(result.pod_ids)
+        _after_refresh(result.pod_ids, started)
     return result.snapshots
 
 
@@ -67,7 +72,8 @@ def rebuild_all_metrics():
             except BrokerError:  # the broker is down: this worker does the whole rebuild alone
                 logger.warning("could not ask other workers to join the rebuild", exc_info=True)
                 break
-        _evaluate_alerts(refresh.refresh().pod_ids)
+        started = webhook_events.database_now()
+        _after_refresh(refresh.refresh().pod_ids, started)
         return pods
 
 
@@ -128,6 +134,7 @@ def _recompute(request_id: int) -> None:
                 [done, total, request_id],
             )
 
+    started = webhook_events.database_now()
     try:
         result = refresh.rebuild(pod_ids=[request.pod_id], progress=progress)
     except DatabaseError as error:
@@ -144,14 +151,17 @@ def _recompute(request_id: int) -> None:
         steps_total=steps["total"],
         finished_at=timezone.now(),
     )
-    _evaluate_alerts(result.pod_ids)
+    _after_refresh(result.pod_ids, started)
 
 
-def _evaluate_alerts(pod_ids) -> None:
-    """Threshold alerts follow the figures: each refresh asks for the rules of the pods it touched."""
+def _after_refresh(pod_ids, started) -> None:
+    """Threshold alerts follow the figures: each refresh asks for the rules of the pods it touched;
+    webhooks hear of each pod's snapshots written since ``started`` (the database's clock)."""
     from alerts.tasks import after_refresh  # alerts builds on metrics, not the other way round
 
     after_refresh(pod_ids)
+    if pod_ids:
+        webhooks.emit(EventType.SNAPSHOT_REFRESHED, lambda: webhook_events.snapshots_refreshed(pod_ids, since=started))
 
 
 # A session-level advisory lock key for the propensity refit: two beats or a redelivery never fit side by side.

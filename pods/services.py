@@ -10,6 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from webhooks import events as webhook_events
+from webhooks import services as webhooks
+from webhooks.choices import EventType
+
 from .models import Assignment, Pod, User
 
 
@@ -35,4 +39,6 @@ def assignment_reassign(*, person: User, pod: Pod, job: str, effective_on: dt.da
             return current
         current.ended_on = effective_on
         current.save(update_fields=["ended_on"])
-    return Assignment.objects.create(person=person, pod=pod, job=job, started_on=effective_on)
+    new = Assignment.objects.create(person=person, pod=pod, job=job, started_on=effective_on)
+    webhooks.emit(EventType.ASSIGNMENT_CHANGED, lambda: webhook_events.assignment_changed(old=current, new=new))
+    return new

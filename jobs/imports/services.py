@@ -18,6 +18,10 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from webhooks import events as webhook_events
+from webhooks import services as webhooks
+from webhooks.choices import EventType
+
 from ..models import ImportJob, ImportKind
 from . import loading, parsing
 from .parsing import ImportRejected, Progress
@@ -206,6 +210,8 @@ def run_import(import_job: ImportJob) -> ImportJob:
             finished_at=None if outcome == ImportJob.Status.CHECKED else timezone.now(),
         )
     import_job.refresh_from_db()
+    if import_job.is_finished:  # not a preview checked and waiting for its confirmation
+        webhooks.emit(EventType.IMPORT_FINISHED, lambda: webhook_events.import_finished(import_job))
     return import_job
 
 
@@ -253,6 +259,9 @@ def mark_failed(import_id: int, error: Exception) -> None:
         errors=[{"line": None, "column": None, "message": message[:2000]}],
         error_count=1,
         finished_at=timezone.now(),
+    )
+    webhooks.emit(
+        EventType.IMPORT_FINISHED, lambda: webhook_events.import_finished(ImportJob.objects.get(pk=import_id))
     )
 
 
