@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from pods.choices import BuyingJob
@@ -191,12 +192,6 @@ class Comparison:
     def relative_year_change(self):
         return self._relative(self.after, self.year_earlier)
 
-    @property
-    def improved(self) -> bool | None:
-        if self.change is None or self.change == 0:
-            return None
-        return (self.change < 0) if self.figure.lower_is_better else (self.change > 0)
-
 
 @dataclass
 class Impact:
@@ -349,7 +344,7 @@ def _first_data_on(pods) -> dt.date | None:
     return first.astimezone(dt.UTC).date() if first else None
 
 
-def _value(key: str, raw: dict, window: Window):
+def _value(key: str, raw: dict):
     """A figure from a window's raw sums (absent sums: nothing recorded, so counts are 0, ratios null)."""
     get = raw.get
     if key == "lead_volume":
@@ -377,9 +372,7 @@ def _staffing(job: str, raw: dict, window: Window) -> dict:
     average = Decimal(person_days) / Decimal(window.days)
     at_end = raw.get(f"staff_at_end_{job}") or 0
     activities = raw.get(f"activities_{job}") or 0
-    open_work = raw.get(f"open_{job}") if job in OPEN_WORK else None
-    if job in OPEN_WORK and open_work is None:
-        open_work = 0
+    open_work = (raw.get(f"open_{job}") or 0) if job in OPEN_WORK else None  # Adopt has no open work
     return {
         "average_staff": average,
         "staff_at_end": at_end,
@@ -404,7 +397,7 @@ def impact(pods, effective_on: dt.date, months: int = DEFAULT_MONTHS, today: dt.
     unrecorded = {w.name for w in windows.all() if result.first_data_on is None or w.end <= result.first_data_on}
 
     def compare(figure: Figure) -> Comparison:
-        values = [None if name in unrecorded else _value(figure.key, raw[name], by_window[name]) for name in WINDOWS]
+        values = [None if name in unrecorded else _value(figure.key, raw[name]) for name in WINDOWS]
         return Comparison(figure, *values)
 
     result.headline = [compare(f) for f in HEADLINE]
@@ -430,8 +423,6 @@ def impact(pods, effective_on: dt.date, months: int = DEFAULT_MONTHS, today: dt.
 
 def proposed_dates(limit: int = 10, minimum: int = PROPOSAL_MIN_CHANGES) -> list[tuple[dt.date, int]]:
     """Days on which at least ``minimum`` assignments started (a bulk re-designation), busiest first."""
-    from django.db.models import Count
-
     rows = (
         Assignment.objects.values("started_on")
         .annotate(changes=Count("id"))

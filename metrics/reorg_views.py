@@ -20,6 +20,7 @@ from pods.choices import BuyingJob
 from pods.scoping import is_uce_admin, may_review_reorganisations, pods_readable_by
 
 from . import reorg
+from .dashboard.kpis import change_between
 from .models import Reorganisation
 from .reorg_forms import ReorganisationForm
 from .templatetags.metric_format import format_number
@@ -46,30 +47,6 @@ def _months(request) -> int:
     return months if months in reorg.WINDOW_MONTHS else reorg.DEFAULT_MONTHS
 
 
-def _change_text(comparison: reorg.Comparison, year: bool = False) -> str:
-    """``+12.5%`` (relative), ``+3.2 pts`` for a rate, ``+5 (from 0)`` when the older figure was 0."""
-    old = comparison.year_earlier if year else comparison.before
-    new = comparison.after
-    if new is None or old is None:
-        return "—"
-    if comparison.figure.unit == "rate":
-        points = (new - old) * 100
-        return f"{'+' if points > 0 else ('−' if points < 0 else '±')}{abs(points):.1f} pts"
-    relative = comparison.relative_year_change if year else comparison.relative_change
-    if relative is None:
-        return f"+{format_number(new - old, comparison.figure.unit)} (from 0)" if new > old else "±0"
-    percent = relative * 100
-    return f"{'+' if percent > 0 else ('−' if percent < 0 else '±')}{abs(percent):,.1f}%"
-
-
-def _sentiment(comparison: reorg.Comparison, year: bool = False) -> str:
-    old = comparison.year_earlier if year else comparison.before
-    if comparison.after is None or old is None or comparison.after == old:
-        return "flat"
-    better = (comparison.after < old) if comparison.figure.lower_is_better else (comparison.after > old)
-    return "good" if better else "bad"
-
-
 def _row(comparison: reorg.Comparison) -> dict:
     unit = comparison.figure.unit
     return {
@@ -78,10 +55,9 @@ def _row(comparison: reorg.Comparison) -> dict:
         "before": format_number(comparison.before, unit),
         "after": format_number(comparison.after, unit),
         "year_earlier": format_number(comparison.year_earlier, unit),
-        "change": _change_text(comparison),
-        "change_sentiment": _sentiment(comparison),
-        "year_change": _change_text(comparison, year=True),
-        "year_sentiment": _sentiment(comparison, year=True),
+        # The dashboard's own comparison: points for rates, % otherwise, lower-is-better accounted for.
+        "change": change_between(comparison.figure, comparison.after, comparison.before),
+        "year_change": change_between(comparison.figure, comparison.after, comparison.year_earlier),
     }
 
 
@@ -129,21 +105,21 @@ WINDOW_NAMES = {"before": "before", "after": "after", "year_earlier": "a year ea
 
 
 def _short_history_text(impact: reorg.Impact) -> str:
-    early = impact.short_history()
+    """What the page says of windows the recorded data does not (fully) cover."""
     parts = []
     if impact.unrecorded:
         names = " and ".join(f'"{WINDOW_NAMES[name]}"' for name in impact.unrecorded)
         since = f"{impact.first_data_on:%d %b %Y}" if impact.first_data_on else "no day yet"
         parts.append(f"Nothing is recorded before {since}: the {names} window has no figures (—).")
-    if not early:
-        return " ".join(parts)
-    names = " and ".join(f'"{WINDOW_NAMES[w.name]}"' for w in early)
-    noun = "window starts" if len(early) == 1 else "windows start"
-    its = "its" if len(early) == 1 else "their"
-    parts.append(
-        f"Data is recorded from {impact.first_data_on:%d %b %Y}: the {names} {noun} earlier, "
-        f"so {its} figures are partial."
-    )
+    early = impact.short_history()
+    if early:
+        names = " and ".join(f'"{WINDOW_NAMES[w.name]}"' for w in early)
+        plural = len(early) > 1
+        parts.append(
+            f"Data is recorded from {impact.first_data_on:%d %b %Y}: the {names} "
+            f"{'windows start' if plural else 'window starts'} earlier, so {'their' if plural else 'its'} "
+            "figures are partial."
+        )
     return " ".join(parts)
 
 

@@ -256,7 +256,7 @@ class ImportJobViewSet(
     def confirm(self, request, pk=None):
         import_job = self.get_object()
         try:
-            import_confirm(import_job.pk)
+            import_confirm(import_job)
         except NotAwaitingConfirmation as refused:
             return Response({"detail": str(refused)}, status=status.HTTP_409_CONFLICT)
         import_job.refresh_from_db()

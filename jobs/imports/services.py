@@ -322,11 +322,13 @@ class NotAwaitingConfirmation(Exception):  # noqa: N818
 
 
 @transaction.atomic
-def import_confirm(import_id: int) -> ImportJob:
-    """The admin's go-ahead after a preview: the same file, read the same way, is imported for real on a worker."""
-    import_job = ImportJob.objects.select_for_update().get(pk=import_id)
+def import_confirm(visible: ImportJob) -> ImportJob:
+    """The admin's go-ahead after a preview: the same file, read the same way, is imported for real on a worker.
+
+    ``visible``: the import as the caller found it in ``imports_visible_to``; it is locked and read again here."""
+    import_job = ImportJob.objects.select_for_update().get(pk=visible.pk)
     if not import_job.awaits_confirmation:
-        raise NotAwaitingConfirmation(f"Import {import_id} is {import_job.get_status_display().lower()}.")
+        raise NotAwaitingConfirmation(f"Import {import_job.pk} is {import_job.get_status_display().lower()}.")
     import_job.confirmed_at = timezone.now()
     import_job.status = ImportJob.Status.PENDING
     import_job.save(update_fields=["confirmed_at", "status"])

@@ -25,28 +25,26 @@ from .services import import_confirm as confirm_import
 RECENT_IMPORTS = 10
 
 
-def uce_admin_required(view):
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_uce_admin(request.user):
-            raise PermissionDenied("Only admins may import data.")
-        return view(request, *args, **kwargs)
+def _admins_only(refusal):
+    """A view for admins; anyone else signed in gets ``refusal()`` raised."""
 
-    return wrapped
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not is_uce_admin(request.user):
+                raise refusal()
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
-def uce_admin_object(view):
-    """An admin's page about one object (an import, a mapping): anyone else is answered as if it did not exist."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_uce_admin(request.user):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# An admin's page (the upload form, the mappings list): anyone else is refused it (403).
+uce_admin_required = _admins_only(lambda: PermissionDenied("Only admins may import data."))
+# An admin's page about one object (an import, a mapping): anyone else is answered as if it did not exist.
+uce_admin_object = _admins_only(lambda: Http404("No such page."))
 
 
 def kind_columns():
@@ -100,7 +98,7 @@ def import_confirm(request, pk):
     """The go-ahead after a preview: import the file, read as the preview read it."""
     import_job = get_object_or_404(imports_visible_to(request.user), pk=pk)
     try:
-        confirm_import(import_job.pk)
+        confirm_import(import_job)
     except NotAwaitingConfirmation as refused:
         messages.error(request, f"This import cannot be confirmed: {refused}")
     return redirect(reverse("imports:detail", args=[import_job.pk]))

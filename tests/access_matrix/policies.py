@@ -495,22 +495,10 @@ def csv_upload(world, role, target):
 
 def mapping_form(world, role, target):
     """A valid mapping form: the built-in's own values under a name of the caller's."""
-    from jobs.imports.sources.mappings import BUILT_IN
-    from jobs.imports.sources.saved import definition_of
+    from tests.support.mapping_forms import mapping_form_data
 
-    origin = target.obj if target is not None and target.obj is not None else None
-    based_on = origin.based_on if origin is not None else "salesforce-opportunity"
-    definition = definition_of(BUILT_IN[based_on])
-    data = {"name": f"{role}-mapping", "description": "", "identifying": ", ".join(definition["identifying"])}
-    for column, entry in definition["fields"].items():
-        if "constant" in entry:
-            data[f"{column}__constant"] = entry["constant"]
-            continue
-        data[f"{column}__sources"] = ", ".join(entry["sources"])
-        data[f"{column}__default"] = entry["default"] or ""
-        if "values" in entry:
-            data[f"{column}__values"] = "\n".join(f"{k} = {v}" for k, v in entry["values"].items())
-    return data
+    based_on = target.obj.based_on if target is not None and target.obj is not None else "salesforce-opportunity"
+    return mapping_form_data(based_on, f"{role}-mapping")
 
 
 def form_errors(response):

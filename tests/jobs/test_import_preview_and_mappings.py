@@ -12,11 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from jobs.imports.sources.mappings import BUILT_IN
-from jobs.imports.sources.saved import definition_of
 from jobs.models import ImportJob, Opportunity, SavedMapping
 from tests.jobs.imports.conftest import table_dump
 from tests.support.factories import AccountFactory, PodFactory
+from tests.support.mapping_forms import mapping_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -99,9 +98,11 @@ def test_a_preview_writes_nothing_shows_the_rows_as_stored_and_confirming_import
     assert table_dump() == after
 
 
-def test_a_preview_counts_what_would_change_against_what_is_stored(admin_client, django_capture_on_commit_callbacks):
+def test_a_preview_counts_what_would_change_against_what_is_stored(
+    admin_client, django_capture_on_commit_callbacks, write
+):
     call_command(
-        "import_csv", "opportunities", str(_write(OPPORTUNITIES)), "--source", "salesforce", "--timezone", "UTC"
+        "import_csv", "opportunities", str(write(OPPORTUNITIES)), "--source", "salesforce", "--timezone", "UTC"
     )
     before = table_dump()
     changed = OPPORTUNITIES.replace("Renewal,1200", "Renewal,1300")
@@ -177,29 +178,20 @@ def test_the_api_previews_on_request_and_confirms(admin_user, django_capture_on_
 
 
 def form_data(mapping_name: str, name: str, changes: dict | None = None, **more) -> dict:
-    """The mapping form as the page fills it for a copy of ``mapping_name``, with ``changes`` made."""
-    definition = definition_of(BUILT_IN[mapping_name])
-    data = {"name": name, "description": "", "identifying": ", ".join(definition["identifying"]), "timezone": ""}
-    for column, entry in definition["fields"].items():
-        if "constant" in entry:
-            data[f"{column}__constant"] = entry["constant"]
-            continue
-        data[f"{column}__sources"] = ", ".join(entry["sources"])
-        data[f"{column}__default"] = entry["default"] or ""
-        if "values" in entry:
-            data[f"{column}__values"] = "\n".join(f"{k} = {v}" for k, v in entry["values"].items())
-    return {**data, **(changes or {}), **more}
+    return mapping_form_data(mapping_name, name, {**(changes or {}), **more})
 
 
-def _write(text: str, name: str = "export.csv") -> Path:
-    import tempfile
+@pytest.fixture
+def write(tmp_path):
+    def write(text: str, name: str = "export.csv") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
 
-    path = Path(tempfile.mkdtemp()) / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write
 
 
-def test_an_admin_copies_a_built_in_adds_a_stage_and_detection_uses_the_copy(admin_client):
+def test_an_admin_copies_a_built_in_adds_a_stage_and_detection_uses_the_copy(admin_client, write):
     page = admin_client.get("/imports/mappings/new/?from=salesforce-opportunity").content.decode()
     assert "Closed Won = won" in page and 'value="salesforce-opportunity-copy"' in page
     data = form_data("salesforce-opportunity", "acme-opportunity")
@@ -212,7 +204,7 @@ def test_an_admin_copies_a_built_in_adds_a_stage_and_detection_uses_the_copy(adm
         and saved.definition["fields"]["status"]["values"]["Stalled"] == "open"
     )
 
-    export = _write(
+    export = write(
         OPPORTUNITY_HEADER
         + "006S,0015g00000Acme1AAA,Paused deal,10,Stalled,2026-03-01,2026-01-01T00:00:00Z\n"
         + "006T,0015g00000Acme1AAA,Custom win,20,signed,2026-03-03,2026-01-02T00:00:00Z\n"
@@ -269,10 +261,10 @@ def test_a_mapping_that_would_write_what_our_format_refuses_is_not_saved(
     assert not SavedMapping.objects.exists()
 
 
-def test_a_saved_hubspot_copy_reads_day_first_dates_in_its_own_time_zone(admin_client):
+def test_a_saved_hubspot_copy_reads_day_first_dates_in_its_own_time_zone(admin_client, write):
     data = form_data("hubspot-deal", "hubspot-deal-uk", day_first="on", timezone="Europe/London")
     assert admin_client.post("/imports/mappings/new/?from=hubspot-deal", data).status_code == 302
-    export = _write(
+    export = write(
         '"Record ID","Deal Name","Deal Stage","Amount","Create Date","Close Date","Associated Company"\n'
         '"501","Summer deal","closedwon","900","2/7/2026 09:00","31/7/2026 17:45","9001"\n'
     )
