@@ -86,6 +86,7 @@ def reorganisation_list(request):
         "reorganisations": Reorganisation.objects.prefetch_related("pods"),
         "proposals": [(day, count) for day, count in reorg.proposed_dates() if day not in marked],
         "form": form,
+        "proposal_minimum": reorg.PROPOSAL_MIN_CHANGES,
     }
     return render(request, "metrics/reorganisation_list.html", context)
 
