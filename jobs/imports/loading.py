@@ -40,7 +40,8 @@ table that has fewer rows than that yet, the table's plain indexes (those of no 
 not unique) are dropped and built again, in the same transaction, under an ``ACCESS EXCLUSIVE``
 lock that also holds readers back until the commit.  Waiting for that lock gives up after
 :data:`LOCK_WAIT` and the import goes the ordinary way.  Constraints are never touched: keys,
-foreign keys and checks are enforced throughout.
+foreign keys and checks are enforced throughout (an activity's references by statement-level
+triggers, once per statement rather than per row: ``jobs`` migration 0009).
 
 What each kind writes to which table is declared in ``tables.py``.  ``pods`` and ``staff`` files
 are a line per pod or person, so they go through the ORM instead (``people.py``).
