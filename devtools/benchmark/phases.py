@@ -176,8 +176,8 @@ class _StatementTimes:
         ("SELECT count(*) FROM uce_import_", "counting the new rows (whether to rebuild the indexes)"),
         ("DROP INDEX", "dropping the plain indexes before a large first load"),
         ("UPDATE jobs_activity", "update of the rows already there"),
-        ("INSERT INTO jobs_activity", "insert of the new rows (the dirty-marking trigger)"),
-        ("SET CONSTRAINTS ALL IMMEDIATE", "foreign-key checks of the new rows (pod, account, staff, contact)"),
+        ("INSERT INTO jobs_activity", "insert of the new rows (the reference checks and dirty-marking triggers)"),
+        ("SET CONSTRAINTS ALL IMMEDIATE", "deferred checks run before the indexes are rebuilt"),
         ("CREATE INDEX", "rebuilding the plain indexes"),
         ("ANALYZE", "ANALYZE"),
     )
@@ -200,7 +200,7 @@ class _StatementTimes:
 
 
 def phase_import(spec: dict) -> dict:
-    """The measured import; its statements are timed too, and its commit (deferred foreign-key checks) apart.
+    """The measured import; its statements are timed too, and its commit (deferred checks) apart.
 
     The import runs in a transaction of its own making, so its ``atomic`` block becomes a savepoint
     of this one: the same single transaction, whose commit can be timed on its own.

@@ -203,7 +203,7 @@ def format_details(size: Size, results: dict[str, dict], generation_seconds: flo
         accounted = sum(statements.values()) + imported["commit_seconds"]
         parts = {
             **statements,
-            "commit (deferred foreign-key checks)": imported["commit_seconds"],
+            "commit (deferred checks)": imported["commit_seconds"],
             "reading, parsing and streaming the file to staging (Python, COPY)": imported["seconds"] - accounted,
         }
         for name, seconds in sorted(parts.items(), key=lambda item: -item[1]):
