@@ -98,10 +98,27 @@ def test_deleting_a_referenced_row_in_sql_is_refused(field):
 
 
 @pytest.mark.django_db
-def test_changing_the_id_of_a_referenced_account_in_sql_is_refused():
+@pytest.mark.parametrize("field", REFERENCES)
+def test_changing_the_id_of_a_referenced_row_in_sql_is_refused(field):
+    written = ActivityFactory(staff=UserFactory(), contact=ContactFactory())
+    constraint, model = REFERENCES[field]
+    with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} SET id = %s WHERE id = %s",  # noqa: S608
+            [MISSING, getattr(written, field)],
+        )
+    assert constraint_of(refused.value) == constraint
+
+
+@pytest.mark.django_db
+def test_rows_no_activity_references_may_be_deleted_or_renumbered_in_sql():
+    """Only the rows still referenced are refused: the others, in the same statement or not, go."""
     written = ActivityFactory()
-    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE pods_account SET id = %s WHERE id = %s", [MISSING, written.account_id])
+    spare = [AccountFactory(pod=written.pod) for _ in range(2)]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pods_account SET id = %s WHERE id = %s", [MISSING, spare[0].pk])
+        cursor.execute("DELETE FROM pods_account WHERE id IN (%s, %s)", [MISSING, spare[1].pk])
+    assert list(Account.objects.values_list("pk", flat=True)) == [written.account_id]
 
 
 @pytest.mark.django_db
