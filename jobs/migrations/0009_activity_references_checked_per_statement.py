@@ -17,6 +17,12 @@ the end of each statement: the referenced row must exist before the activity is 
 writer of activities does so (the ORM, the imports, the demo and benchmark generators, a
 ``loaddata`` of ``pods`` before ``jobs``).  ``FOR KEY SHARE`` does not conflict with the updates of
 non-key columns: sign-ins (``pods_user.last_login``) never wait for an import.
+
+Concurrent writers are covered at READ COMMITTED, Django's and PostgreSQL's default and the level
+every writer here uses.  A transaction at REPEATABLE READ or SERIALIZABLE that deletes (or renumbers)
+a referenced row checks with its own snapshot, so it does not see an activity committed after that
+snapshot was taken and can leave it orphaned; PostgreSQL's foreign keys check with a fresh snapshot
+there, which a trigger cannot take.  Delete pods, accounts, people and contacts at READ COMMITTED.
 """
 
 from django.conf import settings
