@@ -1,4 +1,5 @@
-"""Run the suites whose results depend on "today" at every instant of tests/calendar/dates.py.
+"""Run the suites whose results depend on "today" at every instant of tests/calendar/dates.py
+(those that build a whole organisation only at the instants named for them in ``SUITES_AT``).
 
 ``make test-calendar`` (part of ``make test``).  Each run is a pytest session with ``UCE_TEST_NOW``
 set (tests/conftest.py freezes the clock there) and a test database of its own, so that as many run
