@@ -130,3 +130,21 @@ def test_wrong_password_is_announced_and_the_next_try_works(page, live_server, s
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/")
     assert card_names(page) == ["Southeast US"]
+
+
+def test_an_admins_longer_menu_keeps_every_item_on_one_line(page, live_server, login, admin_user):
+    """An admin sees eight menu items at a laptop's 1366 pixels: none breaks over two lines, nothing is cut off."""
+    admin_user.full_name = "Demo Administrator"
+    admin_user.save(update_fields=["full_name"])
+    login(page, live_server, "admin", "demo", next_path="/imports/")
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('.nav-links a, .nav-user-name, .nav-user button')].filter(item => {
+            const text = document.createRange();
+            text.selectNodeContents(item);
+            return new Set([...text.getClientRects()].map(line => Math.round(line.top))).size > 1;
+        }).map(item => item.textContent.trim())"""
+    )
+    assert broken == []
+    nav = page.locator(".site-nav")
+    assert nav.evaluate("nav => nav.scrollWidth <= nav.clientWidth")
+    expect(page.get_by_role("button", name="Log out")).to_be_in_viewport(ratio=1)
