@@ -12,7 +12,9 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+import time_machine
 
+from metrics.models import Reorganisation
 from metrics.reorg import add_months, impact, windows_for
 from pods.models import Assignment
 from tests.support.factories import (
@@ -176,3 +178,14 @@ def test_a_window_before_anything_was_recorded_has_no_figures():
     assert result.unrecorded == ["year_earlier"]
     assert [x.name for x in result.short_history()] == ["before"]  # Sept 2025 - Mar 2026 starts before the data
     assert lead.before == 1
+
+
+def test_the_page_dates_the_first_recorded_day_as_it_dates_the_windows(client, admin_user):
+    pod = PodFactory(timezone="Europe/Berlin")
+    LeadFactory(account=AccountFactory(pod=pod), created_at=dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC))
+    reorganisation = Reorganisation.objects.create(name="Pods", effective_on=D, created_by=admin_user)
+    client.force_login(admin_user)
+    with time_machine.travel(dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC), tick=False):
+        page = client.get(f"/reorganisations/{reorganisation.pk}/?months=6").content.decode()
+    assert "1 Sep 2025 – 1 Mar 2026" in page  # the "before" window, as the page writes dates
+    assert "Data is recorded from 5 Jan 2026:" in page  # not "05 Jan 2026"
