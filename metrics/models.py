@@ -240,4 +240,4 @@ class Reorganisation(models.Model):
         ordering = ["-effective_on", "-id"]
 
     def __str__(self):
-        return f"{self.name} ({self.effective_on:%d %b %Y})"
+        return f"{self.name} ({self.effective_on.day} {self.effective_on:%b %Y})"  # 7 Jun 2025, as the pages write it

@@ -63,12 +63,17 @@ class Windows:
         return (self.before, self.after, self.year_earlier)
 
 
+def day_text(day: dt.date) -> str:
+    """A day as the reorganisation pages write one (the templates' ``j M Y``): 5 Jan 2026."""
+    return f"{day.day} {day:%b %Y}"
+
+
 def windows_for(effective_on: dt.date, months: int, today: dt.date) -> Windows:
     """The three windows of a reorganisation on ``effective_on`` (``today``: the first day not yet over)."""
     if months < 1:
         raise ValueError("A window is at least one month long.")
     if today <= effective_on:
-        raise ValueError(f"No day after {effective_on:%d %b %Y} is over yet: there is nothing to compare.")
+        raise ValueError(f"No day after {day_text(effective_on)} is over yet: there is nothing to compare.")
     full_end = add_months(effective_on, months)
     in_progress = full_end > today
     after = Window("after", effective_on, today if in_progress else full_end)

@@ -105,24 +105,19 @@ def _impact_of(request, pk):
 WINDOW_NAMES = {"before": "before", "after": "after", "year_earlier": "a year earlier"}
 
 
-def _day(day) -> str:
-    """A date as the page writes the windows' (``j M Y``): 5 Jan 2026."""
-    return f"{day.day} {day:%b %Y}"
-
-
 def _short_history_text(impact: reorg.Impact) -> str:
     """What the page says of windows the recorded data does not (fully) cover."""
     parts = []
     if impact.unrecorded:
         names = " and ".join(f'"{WINDOW_NAMES[name]}"' for name in impact.unrecorded)
-        since = _day(impact.first_data_on) if impact.first_data_on else "no day yet"
+        since = reorg.day_text(impact.first_data_on) if impact.first_data_on else "no day yet"
         parts.append(f"Nothing is recorded before {since}: the {names} window has no figures (—).")
     early = impact.short_history()
     if early:
         names = " and ".join(f'"{WINDOW_NAMES[w.name]}"' for w in early)
         plural = len(early) > 1
         parts.append(
-            f"Data is recorded from {_day(impact.first_data_on)}: the {names} "
+            f"Data is recorded from {reorg.day_text(impact.first_data_on)}: the {names} "
             f"{'windows start' if plural else 'window starts'} earlier, so {'their' if plural else 'its'} "
             "figures are partial."
         )

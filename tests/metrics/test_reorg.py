@@ -189,3 +189,12 @@ def test_the_page_dates_the_first_recorded_day_as_it_dates_the_windows(client, a
         page = client.get(f"/reorganisations/{reorganisation.pk}/?months=6").content.decode()
     assert "1 Sep 2025 – 1 Mar 2026" in page  # the "before" window, as the page writes dates
     assert "Data is recorded from 5 Jan 2026:" in page  # not "05 Jan 2026"
+
+
+def test_marking_a_reorganisation_dates_it_as_the_pages_do(client, admin_user):
+    client.force_login(admin_user)
+    with time_machine.travel(dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC), tick=False):
+        marked = client.post("/reorganisations/", {"name": "Next year", "effective_on": "2027-02-01"}, follow=True)
+    page = marked.content.decode()
+    assert "Marked Next year (1 Feb 2027)." in page
+    assert "No day after 1 Feb 2027 is over yet" in page
