@@ -17,7 +17,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
 
 from pods.choices import BuyingJob
-from pods.scoping import may_act_on_pod, pods_readable_by, pods_targets_editable_by
+from pods.scoping import may_act_on_pod, pods_readable_by, with_permissions
 from pods.selectors import pods_with_staffing, staff_count_field
 from uce.htmx import wants_fragment
 
@@ -25,7 +25,7 @@ from . import propensity, services
 from .catalogue import METRICS_BY_KEY
 from .choices import Grain
 from .dashboard.drilldowns import DRILLDOWNS, ENGAGED_ORDERS, bounds_of, engaged_accounts_without_lead
-from .dashboard.freshness import dashboard_freshness, figures_cache_key
+from .dashboard.freshness import figures_cache_key, freshness_of, with_freshness
 from .dashboard.kpis import pod_dashboard
 from .dashboard.pods import COMPARE_KEYS, may_compare_pods, pod_comparison, pod_headlines
 from .dashboard.state import COMPARE_CHOICES, DashboardState
@@ -80,10 +80,13 @@ def _page_number(value: str | None) -> int | None:
 @login_required
 @require_safe
 def dashboard(request, slug):
-    pod = _readable_pod(request, slug)
+    # One statement reads the pod, what this person may do on it (never cached: it depends on who asks)
+    # and its freshness with the version of its figures, which the cached renderings are keyed by.
+    pods = with_permissions(pods_readable_by(request.user), request.user)
+    pod = get_object_or_404(with_freshness(pods, DashboardState.grain_of(request.GET)), slug=slug)
     state = DashboardState.from_query(request.GET, today=pod.local_today())
     base_url = reverse("pod-dashboard", args=[pod.slug])
-    freshness = dashboard_freshness(pod, state.grain)
+    freshness = freshness_of(pod)
     engaged_page = _page_number(request.GET.get("engaged_page"))
     engaged_sort = _engaged_sort(request)
     context = {
@@ -91,9 +94,9 @@ def dashboard(request, slug):
         "state": state,
         "dashboard_url": base_url,
         "freshness": freshness,
-        "may_recompute": may_act_on_pod(request.user, pod),
+        "may_recompute": pod.may_act,
         # Leaders of the pod and admins set alerts on its figures (alerts/, docs/ALERTS.md).
-        "may_set_alerts": SimpleLazyObject(lambda: pods_targets_editable_by(request.user).filter(pk=pod.pk).exists()),
+        "may_set_alerts": pod.may_set_targets,
         # The figures and the engaged accounts are rendered once per version of the data (the cache
         # tags of the template); these are assembled only when that rendering is not cached yet.
         "dashboard": SimpleLazyObject(lambda: pod_dashboard(pod=pod, state=state, freshness=freshness)),
@@ -110,7 +113,7 @@ def dashboard(request, slug):
             ("", "What moves it most", ""),
         ],
         "figures_key": figures_cache_key(pod, state, freshness),
-        "fit_version": propensity.latest_fit_version(),  # a refit changes the engaged list's propensities
+        "fit_version": freshness.propensity_fit_version,  # a refit changes the engaged list's propensities
         "grains": Grain.choices,
         "compare_choices": COMPARE_CHOICES,
     }

@@ -6,7 +6,7 @@ and the engaged accounts without a lead read facts.  One module per part:
 
 ``state``       :class:`DashboardState` (grain, period, comparison: all of it in the URL), period labels
 ``kpis``        :class:`Kpi` and its change and target, :func:`pod_dashboard`: the dashboard page of one pod
-``freshness``   :func:`dashboard_freshness` (one statement) and :func:`figures_cache_key` of the rendered figures
+``freshness``   :func:`with_freshness` (read with the pod) and :func:`figures_cache_key` of the rendered figures
 ``pods``        many pods at once: :func:`pod_headlines` (home), :func:`pod_comparison`, who may compare
 ``drilldowns``  period bounds as the engine computes them, engaged accounts without a lead, :data:`DRILLDOWNS`
 
@@ -23,7 +23,15 @@ from .drilldowns import (
     bounds_of,
     engaged_accounts_without_lead,
 )
-from .freshness import FRESHNESS_SQL, Freshness, dashboard_freshness, figures_cache_key, running_recompute
+from .freshness import (
+    FRESHNESS_SQL,
+    Freshness,
+    dashboard_freshness,
+    figures_cache_key,
+    freshness_of,
+    running_recompute,
+    with_freshness,
+)
 from .kpis import (
     ACROSS_KEYS,
     CHANNEL_LABELS,
@@ -95,6 +103,7 @@ __all__ = [
     "dashboard_freshness",
     "engaged_accounts_without_lead",
     "figures_cache_key",
+    "freshness_of",
     "journey_rows",
     "may_compare_pods",
     "metrics_or_empty",
@@ -106,4 +115,5 @@ __all__ = [
     "running_recompute",
     "snapshots_for_pods",
     "targets_for_pods",
+    "with_freshness",
 ]

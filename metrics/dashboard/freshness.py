@@ -1,15 +1,17 @@
 """How fresh the dashboard's figures are, and the key their rendering is cached under.
 
-:func:`dashboard_freshness` reads, in one statement (:data:`FRESHNESS_SQL`) on every request, when the
-pod was last computed, whether changes are waiting, and a version of everything the figures of a grain
-are made of; :func:`figures_cache_key` turns that version and the page's state into the cache key of
-the rendered figures, so an entry never goes stale: any change gives a new key.
+On every request the dashboard reads, in the statement that reads its pod (:func:`with_freshness`,
+columns :data:`FRESHNESS_SQL`), when the pod was last computed, whether changes are waiting, and a
+version of everything the figures of a grain are made of; :func:`figures_cache_key` turns that version
+and the page's state into the cache key of the rendered figures, so an entry never goes stale: any
+change gives a new key.  :func:`dashboard_freshness` reads the same for a pod already in hand.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from pods.models import Pod
@@ -26,6 +28,8 @@ class Freshness:
     pod recomputed (its state's ``computed_at``, a clock reading), a snapshot of that grain written
     or deleted, a target of that grain set, changed or removed.
     The rendered figures are cached under it (:func:`figures_cache_key`).
+    ``propensity_fit_version`` is the newest propensity fit's id: a refit changes the engaged list's
+    scores, so that list is cached under it too.
     """
 
     computed_at: dt.datetime | None
@@ -33,42 +37,71 @@ class Freshness:
     has_data: bool
     figures_version: str
     running_recompute: RecomputeRequest | None
+    propensity_fit_version: str = "0"
 
 
-# One statement for the freshness line and the version of the figures. Every refresh of the pod
-# sets its state's computed_at; snapshots written otherwise change their count or newest time;
-# targets have no timestamp, so their values are hashed (a few rows per pod).
-FRESHNESS_SQL = """
-    SELECT
-        st.computed_at,
-        EXISTS (SELECT FROM metrics_dirtyrange WHERE pod_id = p.id),
-        EXISTS (SELECT FROM metrics_podmetricsnapshot WHERE pod_id = p.id),
-        concat_ws('/',
-            st.computed_at,
+# Read with the pod, in its own statement (:func:`with_freshness`): each column is a subquery on the
+# pod's id. Every refresh of the pod sets its state's computed_at; snapshots written otherwise change
+# their count or newest time; targets have no timestamp, so their values are hashed (a few rows per
+# pod). The newest propensity fit (its id, from the primary key's index) rides along too.
+FRESHNESS_SQL = {
+    "computed_at": (
+        'SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = "pods_pod"."id"',
+        models.DateTimeField(),
+    ),
+    "pending_changes": (
+        'SELECT EXISTS (SELECT FROM metrics_dirtyrange WHERE pod_id = "pods_pod"."id")',
+        models.BooleanField(),
+    ),
+    "has_data": (
+        'SELECT EXISTS (SELECT FROM metrics_podmetricsnapshot WHERE pod_id = "pods_pod"."id")',
+        models.BooleanField(),
+    ),
+    "figures_version": (
+        """SELECT concat_ws('/',
+            (SELECT computed_at FROM metrics_podmetricstate WHERE pod_id = "pods_pod"."id"),
             (SELECT concat_ws('/', count(*), max(computed_at))
-               FROM metrics_podmetricsnapshot WHERE pod_id = p.id AND grain = %(grain)s),
+               FROM metrics_podmetricsnapshot WHERE pod_id = "pods_pod"."id" AND grain = %s),
             (SELECT md5(coalesce(string_agg(concat_ws(':', metric, period_start, value), ','
                                             ORDER BY metric, period_start), ''))
-               FROM metrics_target WHERE pod_id = p.id AND grain = %(grain)s)),
-        EXISTS (SELECT FROM metrics_recomputerequest WHERE pod_id = p.id AND status IN ('pending', 'running'))
-    FROM (SELECT %(pod)s::bigint AS id) p
-    LEFT JOIN metrics_podmetricstate st ON st.pod_id = p.id
-"""
+               FROM metrics_target WHERE pod_id = "pods_pod"."id" AND grain = %s))""",
+        models.TextField(),
+    ),
+    "recomputing": (
+        """SELECT EXISTS (SELECT FROM metrics_recomputerequest
+                          WHERE pod_id = "pods_pod"."id" AND status IN ('pending', 'running'))""",
+        models.BooleanField(),
+    ),
+    "propensity_fit_version": ("SELECT coalesce(max(id), 0) FROM metrics_propensityfit", models.BigIntegerField()),
+}
+
+
+def with_freshness(pods: models.QuerySet[Pod], grain: str) -> models.QuerySet[Pod]:
+    """``pods`` with what :func:`freshness_of` reads at ``grain``: the page's pod and its freshness in one query."""
+    columns = {}
+    for name, (sql, field) in FRESHNESS_SQL.items():
+        # Constant SQL; the grain is a bound parameter.
+        columns[f"freshness_{name}"] = RawSQL(f"({sql})", [grain] * sql.count("%s"), output_field=field)  # noqa: S611
+    return pods.annotate(**columns)
+
+
+def freshness_of(pod: Pod) -> Freshness:
+    """The freshness of a pod read through :func:`with_freshness` (one more query while it is recomputing)."""
+    computed_at = pod.freshness_computed_at
+    return Freshness(
+        # The database's clock may run ahead of this machine's: "computed 3 seconds from now" reads as "now".
+        computed_at=min(computed_at, timezone.now()) if computed_at else None,
+        pending_changes=pod.freshness_pending_changes,
+        has_data=pod.freshness_has_data,
+        figures_version=pod.freshness_figures_version,
+        running_recompute=running_recompute(pod) if pod.freshness_recomputing else None,
+        propensity_fit_version=str(pod.freshness_propensity_fit_version),
+    )
 
 
 def dashboard_freshness(pod: Pod, grain: str) -> Freshness:
     """The pod's freshness and the version of its figures at ``grain``: one query (two while recomputing)."""
-    with connection.cursor() as cursor:
-        cursor.execute(FRESHNESS_SQL, {"pod": pod.pk, "grain": grain})
-        computed_at, pending, has_data, version, recomputing = cursor.fetchone()
-    return Freshness(
-        # The database's clock may run ahead of this machine's: "computed 3 seconds from now" reads as "now".
-        computed_at=min(computed_at, timezone.now()) if computed_at else None,
-        pending_changes=pending,
-        has_data=has_data,
-        figures_version=version,
-        running_recompute=running_recompute(pod) if recomputing else None,
-    )
+    return freshness_of(with_freshness(Pod.objects.filter(pk=pod.pk), grain).get())
 
 
 def figures_cache_key(pod: Pod, state: DashboardState, freshness: Freshness) -> str:

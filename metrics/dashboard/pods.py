@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from pods.models import Pod
-from pods.scoping import is_coe_member, is_uce_admin, pods_led_by
+from pods.scoping import roles_of
 
 from ..catalogue import METRICS_BY_KEY
 from ..choices import Grain
@@ -40,7 +40,7 @@ COMPARE_KEYS = (
 
 def may_compare_pods(user) -> bool:
     """Admins, CoE members and leaders of several pods compare pods (PRODUCT.md); others get a 404."""
-    return is_uce_admin(user) or is_coe_member(user) or pods_led_by(user)[:2].count() == 2
+    return roles_of(user).may_compare_pods
 
 
 def snapshots_for_pods(pods: Iterable[Pod], *, grain: str, first: dt.date, last: dt.date) -> dict:

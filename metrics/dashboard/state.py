@@ -53,12 +53,16 @@ class DashboardState:
     # The pod's local today: the current period is in progress until it is over (docs/PERIOD-TO-DATE.md).
     today: dt.date | None = None
 
+    @staticmethod
+    def grain_of(params) -> str:
+        """The grain of ``?grain=``, readable before the pod's today is known; month when unreadable."""
+        grain = params.get("grain")
+        return grain if grain in Grain.values else Grain.MONTH
+
     @classmethod
     def from_query(cls, params, *, today: dt.date) -> "DashboardState":
         """Read ``?grain=&period=&compare=``; anything unreadable falls back to this month, previous period."""
-        grain = params.get("grain")
-        if grain not in Grain.values:
-            grain = Grain.MONTH
+        grain = cls.grain_of(params)
         current = period_start(grain, today)
         try:
             day = dt.date.fromisoformat(params.get("period") or "")

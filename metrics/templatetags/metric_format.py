@@ -17,7 +17,6 @@ from jobs.choices import Channel, LeadStatus, OpportunityStatus
 from metrics.catalogue import METRICS_BY_KEY
 from metrics.choices import TargetStatus
 from metrics.dashboard.kpis import CURRENCY_SYMBOL
-from metrics.dashboard.pods import may_compare_pods
 from metrics.engagement import PERSONA_LABELS
 from pods.choices import BuyingJob
 
@@ -235,9 +234,3 @@ def query_with(state, keep=None, **overrides):
     ``keep``: a dict of further values to carry (the comparison's sort), or nothing.
     """
     return state.query(**overrides, **(keep or {}))
-
-
-@register.simple_tag
-def can_compare_pods(user) -> bool:
-    """For the nav bar: whether the "Compare pods" link leads anywhere for this user."""
-    return bool(user and user.is_authenticated) and may_compare_pods(user)

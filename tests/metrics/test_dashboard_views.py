@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from metrics.catalogue import METRICS
 from metrics.models import RecomputeRequest
+from pods.models import CenterOfExcellence
 from tests.support.factories import (
     AccountFactory,
     ActivityFactory,
@@ -28,6 +29,7 @@ from tests.support.factories import (
     OpportunityFactory,
     SupportTicketFactory,
     TargetFactory,
+    UserFactory,
 )
 from tests.support.pages import Node, local, page_of
 
@@ -790,3 +792,69 @@ def test_query_count_does_not_grow_with_the_data(client, leader_a, pod_a, django
     add_volume(pod_a, 40)
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get(path).status_code == 200
+
+
+# A view of figures already rendered reads only what is never cached: the session, the user, the pod
+# scoped to the person with what they may do on it (recompute, set alerts) and its freshness line with
+# the version of the data (one statement), the person's roles (the navigation's links) and the bell's
+# unread count.  A superuser's roles need no query.  None of these grows with the data, the pod count
+# or the person's roles.
+VIEW_OF_RENDERED_FIGURES = 5
+
+
+def coe_member():
+    user = UserFactory(username="analyst")
+    CenterOfExcellence.objects.get(name="Data & Analytics").members.add(user)  # made by the migrations
+    return user
+
+
+@pytest.mark.parametrize(
+    ("person", "queries"),
+    [
+        ("leader_a", VIEW_OF_RENDERED_FIGURES),
+        ("staff_a", VIEW_OF_RENDERED_FIGURES),
+        ("group_admin", VIEW_OF_RENDERED_FIGURES),
+        ("coe", VIEW_OF_RENDERED_FIGURES),
+        ("admin_user", VIEW_OF_RENDERED_FIGURES - 1),
+    ],
+)
+def test_a_view_of_figures_already_rendered_makes_a_fixed_few_queries(
+    request, client, march, leader_ab, person, queries, django_assert_num_queries
+):
+    user = coe_member() if person == "coe" else request.getfixturevalue(person)
+    dashboard(client, leader_ab)  # someone else rendered this version's figures
+    client.force_login(user)
+    with django_assert_num_queries(queries):
+        page = page_of(client.get("/pods/southeast-us/", {"grain": "month", "period": MARCH}))
+    assert headline(page, "lead_volume").find(cls="headline-value").text() == "3"
+
+
+def test_new_data_gives_fresh_figures_and_then_the_same_few_queries(client, leader_a, pod_a, django_assert_num_queries):
+    def view():
+        return page_of(client.get("/pods/southeast-us/", {"grain": "month", "period": MARCH}))
+
+    add_volume(pod_a, 2)
+    client.force_login(leader_a)
+    view()
+    with django_assert_num_queries(VIEW_OF_RENDERED_FIGURES):
+        page = view()
+    assert headline(page, "lead_volume").find(cls="headline-value").text() == "2"
+    assert len(page.find(id="engaged-accounts").find_all(data_engaged_account=True)) == 2
+
+    add_volume(pod_a, 40)  # and a refresh: a new version of the data
+    page = view()
+    assert headline(page, "lead_volume").find(cls="headline-value").text() == "42"
+    assert "Page 1 of 5 · 42 accounts" in page.find(id="engaged-accounts").find(cls="pager").text()
+    with django_assert_num_queries(VIEW_OF_RENDERED_FIGURES):
+        again = view()
+    assert headline(again, "lead_volume").find(cls="headline-value").text() == "42"
+
+
+def test_what_the_person_may_do_is_not_taken_from_the_cached_page(client, march, leader_a, staff_a):
+    def actions(user):
+        page = page_of(dashboard(client, user))
+        return bool(page.find_all(data_set_alert=True)), bool(page.find(id="freshness").find_all("button"))
+
+    assert actions(leader_a) == (True, True)  # renders the figures
+    assert actions(staff_a) == (False, True)  # staff recompute their pod but set no alerts
+    assert actions(coe_member()) == (False, False)  # a center of excellence reads, and changes nothing
