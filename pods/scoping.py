@@ -27,6 +27,11 @@ from .models import Assignment, CenterOfExcellence, Pod, User
 UCE_ADMINS_GROUP = "uce-admins"
 
 
+def _signed_in(user) -> bool:
+    """A person signed in whose account is active: the only one any scope gives anything."""
+    return bool(user and user.is_authenticated and user.is_active)
+
+
 class LocalToday(Func):
     """Today's date in the time zone held by the given column: ``(now AT TIME ZONE tz)::date``.
 
@@ -48,14 +53,14 @@ class LocalToday(Func):
 
 
 def is_uce_admin(user) -> bool:
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return False
     return user.is_superuser or user.groups.filter(name=UCE_ADMINS_GROUP).exists()
 
 
 def is_coe_member(user) -> bool:
     """A member of any center of excellence: reads every pod's dashboard and account pages, changes nothing."""
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return False
     return user.centers_of_excellence.exists()
 
@@ -73,7 +78,7 @@ def current_assignment_of(user) -> Assignment | None:
 
 
 def pods_led_by(user) -> models.QuerySet[Pod]:
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return Pod.objects.none()
     return Pod.objects.filter(leaders=user)
 
@@ -97,7 +102,7 @@ def _led_or_staffed(user) -> Q:
 
 def pods_visible_to(user) -> models.QuerySet[Pod]:
     """The pods whose dashboards, facts and people ``user`` may see."""
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return Pod.objects.none()
     if user.is_superuser:
         return Pod.objects.all()
@@ -106,7 +111,7 @@ def pods_visible_to(user) -> models.QuerySet[Pod]:
 
 def pods_readable_by(user) -> models.QuerySet[Pod]:
     """The pods whose read-only pages (dashboard, comparison, account pages) ``user`` may open."""
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return Pod.objects.none()
     if user.is_superuser:
         return Pod.objects.all()
@@ -118,7 +123,7 @@ def readable_pod(user, field: str = "pod") -> Q:
     """The condition on a row's ``field`` (a pod) for ``user`` to read it, as :func:`pods_readable_by`.
 
     Nothing to check for a superuser, who reads every pod: no subquery to build or plan."""
-    if user and user.is_authenticated and user.is_active and user.is_superuser:
+    if _signed_in(user) and user.is_superuser:
         return Q()
     return Q(**{f"{field}__in": pods_readable_by(user)})
 
@@ -130,7 +135,7 @@ def may_act_on_pod(user, pod) -> bool:
 
 def pods_targets_editable_by(user) -> models.QuerySet[Pod]:
     """Pods whose targets ``user`` may set: every pod for admins, the pods they lead for leaders."""
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return Pod.objects.none()
     if user.is_superuser:
         return Pod.objects.all()
@@ -141,7 +146,7 @@ def with_permissions(pods: models.QuerySet[Pod], user) -> models.QuerySet[Pod]:
     """``pods`` annotated, in their own query, with what ``user`` may do on each: ``may_act``
     (:func:`may_act_on_pod`: recompute, log) and ``may_set_targets`` (:func:`pods_targets_editable_by`:
     targets and alerts).  A page that reads its pod learns them without a query of their own."""
-    if user and user.is_authenticated and user.is_active and user.is_superuser:
+    if _signed_in(user) and user.is_superuser:
         return pods.annotate(may_act=Value(True), may_set_targets=Value(True))
     return pods.annotate(
         may_act=Exists(pods_visible_to(user).filter(pk=OuterRef("pk"))),
@@ -170,7 +175,7 @@ NO_ROLES = Roles(uce_admin=False, may_compare_pods=False, may_review_reorganisat
 
 def roles_of(user) -> Roles:
     """The person's roles in one query (none for a superuser), read afresh on each call."""
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return NO_ROLES
     if user.is_superuser:
         return Roles(uce_admin=True, may_compare_pods=True, may_review_reorganisations=True)
