@@ -166,6 +166,8 @@ class Organisation:
             files[kind] = {"path": str(self.directory / f"{kind}.csv"), "rows": rows}
         small = self.size.activities // MEMORY_CHECK_DIVISOR
         files["activities_small"] = {"path": str(self.directory / "activities_small.csv"), "rows": small}
+        half = (self.size.activities + 1) // 2
+        files["activities_half"] = {"path": str(self.directory / "activities_half.csv"), "rows": half}
         return files
 
     def write_pods(self) -> int:
@@ -315,7 +317,8 @@ class Organisation:
         return count
 
     def write_activities(self) -> int:
-        """The large file, and its first tenth again as the small file of the memory check.
+        """The large file; its first tenth again as the small file of the memory check, and every other row of
+        it as the half file of the history check (the same months and pods, half the activities in each).
 
         The one loop of the benchmark that runs per row in Python: one ``random()`` per decision and
         precomputed strings keep it at a few microseconds a row.
@@ -325,6 +328,7 @@ class Organisation:
         header.append("notes")
         handle, writer = self._writer("activities", header)
         small_handle, small_writer = self._writer("activities_small", header)
+        half_handle, half_writer = self._writer("activities_half", header)
         # Every (job, channel, kind) with its probability, picked with one random number.
         combinations, cumulative, total = [], [], 0.0
         for job, job_weight in JOB_WEIGHTS.items():
@@ -341,7 +345,7 @@ class Organisation:
         day_text, days, offsets = self.day_text, self.days, [pod[3] for pod in self.pods]
         slugs = [pod[0] for pod in self.pods]
         small_rows = size.activities // MEMORY_CHECK_DIVISOR
-        with handle, small_handle:
+        with handle, small_handle, half_handle:
             for number in range(size.activities):
                 account = int(random_() * hot) if random_() < 0.2 else int(random_() * accounts)
                 pod = account % pods
@@ -362,4 +366,6 @@ class Organisation:
                 writer.writerow(row)
                 if number < small_rows:
                     small_writer.writerow(row)
+                if number % 2 == 0:
+                    half_writer.writerow(row)
         return size.activities

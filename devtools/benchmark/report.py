@@ -64,6 +64,8 @@ def measures_of(size: Size, results: dict[str, dict]) -> list[Measure]:
     uncached = _mean(board["dashboard_uncached"])
     memory_ratio = imported["peak_rss"] / small["peak_rss"]
     speed_up = rebuild["seconds"] / incremental["seconds"]
+    half = results["half-history"]
+    history_ratio = incremental["seconds"] / half["seconds"]
     return [
         Measure(
             f"CSV import of {imported['rows']:,} activities",
@@ -97,6 +99,14 @@ def measures_of(size: Size, results: dict[str, dict]) -> list[Measure]:
             speed_up,
             "≥ 100×",
             speed_up >= 100,
+        ),
+        Measure(
+            f"Incremental refresh after the same {INCREMENTAL_ACTIVITIES:,} activities on twice the history (flat)",
+            f"{_seconds(incremental['seconds'])} on {imported['rows']:,} activities",
+            f"{_seconds(half['seconds'])} on {half['activities']:,} (every other one)",
+            history_ratio,
+            "≤ 1.25×",
+            history_ratio <= 1.25,
         ),
         Measure(
             "Dashboard request vs a trivial signed-in view",
@@ -218,11 +228,18 @@ def format_details(size: Size, results: dict[str, dict], generation_seconds: flo
         "",
         f"GROUP BY baseline: {group_by['groups']:,} groups; runs {', '.join(_seconds(s) for s in group_by['runs'])}.",
     ]
-    incremental = results["incremental"]
+    incremental, half = results["incremental"], results["half-history"]
     lines.append(
         f"Incremental: inserting the {INCREMENTAL_ACTIVITIES:,} activities (triggers mark them dirty) took "
         f"{_seconds(incremental['insert_seconds'])}, {incremental['dirty_ranges']} dirty ranges; the refresh "
-        f"recomputed {incremental['snapshots']:,} snapshots of {incremental['pods']} pods."
+        f"recomputed {incremental['snapshots']:,} snapshots of {incremental['pods']} pods; runs "
+        f"{', '.join(_seconds(s) for s in incremental['runs'])}."
+    )
+    lines.append(
+        f"History check (a copy of the database with every other activity, {half['activities']:,}): import "
+        f"{_seconds(half['import_seconds'])}, rebuild {_seconds(half['rebuild_seconds'])}; the same refresh "
+        f"recomputed {half['snapshots']:,} snapshots of {half['pods']} pods; runs "
+        f"{', '.join(_seconds(s) for s in half['runs'])}."
     )
     board = results["dashboard"]
     uncached = _mean(board["dashboard_uncached"])

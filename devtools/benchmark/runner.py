@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from .organisation import Organisation, Size
-from .phases import PHASE_TITLES, PHASES, as_of
+from .phases import ON_THE_COPY, PHASE_TITLES, PHASES, as_of
 from .report import format_details, format_table, machine, measures_of, write_report
 from .server import BenchmarkFailed, Server
 
@@ -86,11 +86,25 @@ def _run(size: Size, *, keep: bool, report: Path | None, out: Callable[[str], No
         (workdir / "spec.json").write_text(json.dumps(spec))
         env = _child_environment(server.url_for(database), workdir)
         results = {}
-        for phase in PHASES:
-            say(PHASE_TITLES[phase])
-            phase_started = time.perf_counter()
-            results[phase] = _run_child(phase, workdir, env)
-            results[phase]["wall_seconds"] = time.perf_counter() - phase_started
+        copy = None
+        try:
+            for phase in PHASES:
+                on_the_copy = phase in ON_THE_COPY
+                if on_the_copy and copy is None:
+                    # Taken when no step is connected: after setup, before the activities.
+                    copy = server.create_database(f"{database}_copy", template=database)
+                    say(f"copied the database to {copy}, for the steps that run there")
+                elif not on_the_copy and copy is not None:
+                    server.drop_database(copy)
+                    copy = None
+                say(PHASE_TITLES[phase])
+                phase_started = time.perf_counter()
+                phase_env = _child_environment(server.url_for(copy), workdir) if on_the_copy else env
+                results[phase] = _run_child(phase, workdir, phase_env)
+                results[phase]["wall_seconds"] = time.perf_counter() - phase_started
+        finally:
+            if copy is not None:
+                server.drop_database(copy)
         measures = measures_of(size, results)
         table = format_table(measures)
         say("done")

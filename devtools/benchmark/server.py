@@ -50,10 +50,13 @@ class Server:
             return
         raise BenchmarkFailed(f"Cannot connect to the PostgreSQL server of DATABASE_URL: {problem}")
 
-    def create_database(self) -> str:
-        name = f"uce_bench_{secrets.token_hex(4)}"
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database (by default ``uce_bench_<random>``): empty, or a copy of ``template``, which nobody may be
+        connected to meanwhile."""
+        name = name or f"uce_bench_{secrets.token_hex(4)}"
+        copying = f' TEMPLATE "{template}"' if template else ""
         with self.maintenance_connection() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copying}')
         return name
 
     def drop_database(self, name: str) -> None:

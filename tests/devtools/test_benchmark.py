@@ -20,6 +20,7 @@ EXPECTED_ROWS = {
     "Peak RSS of the import": "≤ 1.25×",
     "Full metric rebuild": "≤ 2×",
     "Incremental refresh after 1,000 activities": "≥ 100×",
+    "on twice the history (flat)": "≤ 1.25×",
     "trivial signed-in view": "≤ 3×",
     "on the fly": "≥ 50×",
     "figures are not rendered yet": "—",
@@ -95,10 +96,24 @@ def test_the_report_names_the_command_and_holds_the_table(tiny_run):
     assert "PostgreSQL" in text and "Date:" in text
 
 
-def test_the_fresh_database_is_dropped_afterwards(tiny_run):
+def test_the_fresh_database_and_its_copy_are_dropped_afterwards(tiny_run):
     output, _ = tiny_run
     created = re.search(r"created database (uce_bench_[0-9a-f]+)", output).group(1)
-    assert created not in server_databases()
+    assert f"copied the database to {created}_copy" in output
+    assert not {name for name in server_databases() if name.startswith(created)}
+
+
+def test_the_history_check_refreshes_what_the_incremental_step_refreshes_on_half_the_rows(tiny_run):
+    output, _ = tiny_run
+    full = re.search(r"Incremental: .* the refresh recomputed ([\d,]+) snapshots of (\d+) pods", output)
+    half = re.search(
+        r"History check .* with every other activity, ([\d,]+)\): .* recomputed ([\d,]+) snapshots of "
+        r"(\d+) pods",
+        output,
+    )
+    assert half.group(1) == "1,000"  # every other one of the 2,000
+    assert (half.group(2), half.group(3)) == (full.group(1), full.group(2))
+    assert int(full.group(2)) == 3  # the tiny run's three pods, one month each
 
 
 def test_a_new_run_replaces_only_the_latest_run_section(tmp_path):
