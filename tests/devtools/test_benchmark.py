@@ -114,6 +114,7 @@ def test_the_history_check_refreshes_what_the_incremental_step_refreshes_on_half
     assert half.group(1) == "1,000"  # every other one of the 2,000
     assert (half.group(2), half.group(3)) == (full.group(1), full.group(2))
     assert int(full.group(2)) == 3  # the tiny run's three pods, one month each
+    assert "Incremental refresh after 1,000 activities in 3 pod-months" in output
 
 
 def test_a_new_run_replaces_only_the_latest_run_section(tmp_path):
